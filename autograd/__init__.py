@@ -1,0 +1,25 @@
+"""chainrule's engine: scalar reverse-mode automatic differentiation.
+
+Read in this order:
+
+* ``ops``       the op table: each op's forward, local derivatives and rule text
+* ``value``     ``Value``, a number that remembers how it was made
+* ``graph``     topological order, ``backward``, its step-through, and paths
+* ``gradcheck`` central differences as a referee for backprop
+* ``expr``      the formula language
+* ``compile``   replaying a fixed graph with numpy, for speed
+"""
+
+from .expr import Expression, ExpressionError, parse
+from .functions import cos, exp, log, relu, sigmoid, sin, sqrt, sum, tanh
+from .gradcheck import GradcheckReport, GradcheckRow, gradcheck, numerical_grad
+from .graph import Edge, Path, Step, TooManyPaths, backward_steps, count_paths, paths, topological_order
+from .ops import OPS, Op, power_exponent, register, rule_text
+from .value import Value
+
+__all__ = [
+    "OPS", "Edge", "Expression", "ExpressionError", "GradcheckReport", "GradcheckRow", "Op", "Path",
+    "Step", "TooManyPaths", "Value", "backward_steps", "cos", "count_paths", "exp", "gradcheck", "log",
+    "numerical_grad", "parse", "paths", "power_exponent", "register", "relu", "rule_text", "sigmoid", "sin", "sqrt",
+    "sum", "tanh", "topological_order",
+]

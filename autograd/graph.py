@@ -1,0 +1,217 @@
+"""Walking the graph: topological order, the backward pass, its step-through, and paths.
+
+The chain rule lives in one function, ``_send``: a node multiplies its upstream
+gradient dL/d(node) by each local derivative d(node)/d(parent) and adds the
+product to the parent's grad. Adding is what makes the multi-path chain rule
+work: a parent reached along several paths collects one product per path.
+``backward`` calls ``_send`` for every node; ``backward_steps`` does the same,
+one node at a time, recording what happened.
+
+Every traversal here is a loop over an explicit stack, never recursion, so a
+graph may be as deep as memory allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from .ops import rule_text
+
+if TYPE_CHECKING:
+    from .value import Value
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node below ``root`` once, each after all of its parents (root last).
+
+    Depth-first, iterative: a node is pushed once to be expanded and once more
+    to be emitted after its parents. Parents are visited in their recorded
+    order, so the order is the same on every run.
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for parent in reversed(node.parents):
+            if parent not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def _send(node: Value) -> tuple[float, ...]:
+    """The chain rule at one node: parent.grad += dL/d(node) * d(node)/d(parent).
+
+    The only place in the engine that multiplies by the upstream gradient.
+    Returns the local derivatives it used.
+    """
+    upstream = node.grad
+    local = node.local_grads()
+    for parent, d in zip(node.parents, local):
+        parent.grad += upstream * d
+    return local
+
+
+def _prepare(root: Value) -> list[Value]:
+    """Order the graph and start a pass: interior grads to 0, the root's to 1.
+
+    Interior nodes hold this pass's gradient only; leaves keep what earlier
+    passes left (they accumulate, as in PyTorch, until zeroed).
+    """
+    order = topological_order(root)
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+    root.grad = 1.0
+    return order
+
+
+def backward(root: Value) -> None:
+    """Reverse-mode differentiation: dL/d(node) for every node below ``root``.
+
+    Visits nodes in reverse topological order, so a node's gradient is
+    complete (every child has sent its share) before it is passed on.
+    """
+    for node in reversed(_prepare(root)):
+        if node.parents:
+            _send(node)
+
+
+def zero_grad(root: Value) -> None:
+    """Set ``grad = 0.0`` on ``root`` and every node below it."""
+    for node in topological_order(root):
+        node.grad = 0.0
+
+
+# --- the backward pass one step at a time ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Edge:
+    """What one step sent along one edge node -> parent."""
+
+    parent: Value
+    local: float  # d(node)/d(parent)
+    contribution: float  # upstream * local
+    before: float  # the parent's grad before this edge
+    after: float  # ... and after: before + contribution
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node's turn in the backward pass."""
+
+    index: int  # 0-based
+    node: Value
+    upstream: float  # dL/d(node), final when the step runs
+    edges: tuple[Edge, ...]
+    rule: str  # the local rule as text, e.g. "d(a*b)/da = b; d(a*b)/db = a"
+
+
+def backward_steps(root: Value) -> Iterator[Step]:
+    """The backward pass of ``backward(root)``, yielded one node at a time.
+
+    When a Step is yielded, its edges have already been applied. Leaves have
+    no step. Running every step leaves exactly the grads ``backward`` leaves.
+    """
+    index = 0
+    for node in reversed(_prepare(root)):
+        if not node.parents:
+            continue
+        before = [p.grad for p in node.parents]
+        local = _send(node)
+        edges = []
+        running: dict[Value, float] = {}
+        for parent, grad_before, d in zip(node.parents, before, local):
+            start = running.get(parent, grad_before)  # x*x: the second edge starts where the first ended
+            contribution = node.grad * d
+            running[parent] = start + contribution
+            edges.append(Edge(parent, d, contribution, start, start + contribution))
+        yield Step(index, node, node.grad, tuple(edges), rule_text(node))
+        index += 1
+
+
+# --- the chain rule as a sum over paths ----------------------------------------------
+
+
+class TooManyPaths(ValueError):
+    """Raised by ``paths`` when the graph has more paths than asked for."""
+
+    def __init__(self, count: int, limit: int):
+        self.count = count
+        self.limit = limit
+        super().__init__(
+            f"there are {count:,} paths, more than the limit of {limit:,}; "
+            "backward() still computes the gradient in one linear pass"
+        )
+
+
+@dataclass(frozen=True)
+class Path:
+    """One route from the output down to a leaf, and the product of its edge derivatives."""
+
+    nodes: tuple[Value, ...]  # root ... wrt
+    locals: tuple[float, ...]  # one local derivative per edge
+    product: float
+
+
+def count_paths(root: Value, wrt: Value) -> int:
+    """How many distinct paths lead from ``root`` down to ``wrt``, without listing them.
+
+    Counted child to parent in reverse topological order: each node passes its
+    count to every parent edge (a parent listed twice, as in x*x, gets it twice).
+    """
+    counts: dict[Value, int] = {root: 1}
+    for node in reversed(topological_order(root)):
+        n = counts.get(node, 0)
+        if n:
+            for parent in node.parents:
+                counts[parent] = counts.get(parent, 0) + n
+    return counts.get(wrt, 0)
+
+
+def paths(root: Value, wrt: Value, limit: int = 10_000) -> list[Path]:
+    """Every path from ``root`` down to ``wrt``, with each edge's local derivative.
+
+    The multi-path chain rule says dL/d(wrt) is the sum over these paths of the
+    product of the local derivatives along each; after ``root.backward()`` the
+    products add up to ``wrt.grad``.
+    """
+    count = count_paths(root, wrt)
+    if count > limit:
+        raise TooManyPaths(count, limit)
+    reaches = _nodes_reaching(root, wrt)
+    found: list[Path] = []
+    # Each stack entry is a partial path from the root: its nodes and locals so far.
+    stack: list[tuple[tuple[Value, ...], tuple[float, ...]]] = [((root,), ())]
+    while stack:
+        nodes, local = stack.pop()
+        node = nodes[-1]
+        if node is wrt:
+            product = 1.0
+            for d in local:
+                product *= d
+            found.append(Path(nodes, local, product))
+            continue
+        edges = list(zip(node.parents, node.local_grads()))
+        for parent, d in reversed(edges):  # reversed: pop in parent order
+            if parent in reaches:
+                stack.append((nodes + (parent,), local + (d,)))
+    return found
+
+
+def _nodes_reaching(root: Value, wrt: Value) -> set[Value]:
+    """The nodes below ``root`` from which ``wrt`` can be reached (``wrt`` included)."""
+    reaches: set[Value] = set()
+    for node in topological_order(root):  # parents first, so their answer is ready
+        if node is wrt or any(p in reaches for p in node.parents):
+            reaches.add(node)
+    return reaches

@@ -1,0 +1,255 @@
+"""``Value``: one scalar in a computational graph.
+
+A Value holds a number (``data``), the gradient a backward pass leaves on it
+(``grad``), and, if an op made it, the op's symbol and its inputs
+(``parents``). It also keeps the op's rule function, which turns the node's
+recorded values into its local derivatives d(self)/d(parent). That is all a
+backward pass needs: see ``autograd.graph`` for the one loop that applies
+the chain rule.
+
+Every operator below is written out by hand and calls into the op table,
+so there is one node per operator the formula shows: ``a - b`` is a ``-``
+node, not ``a + (-1 * b)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterable
+
+from . import graph
+from .ops import (
+    ABS, ADD, COS, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SIN, SQRT, SUB, SUM, TANH,
+    Op, PowerRule, _pow,
+)
+
+
+class Value:
+    """A scalar that remembers how it was computed.
+
+    >>> x = Value(3.0, name="x")
+    >>> y = x * x + 1
+    >>> y.backward()
+    >>> x.grad  # d(x^2 + 1)/dx = 2x
+    6.0
+    """
+
+    __slots__ = ("data", "grad", "name", "op", "parents", "_rule")
+
+    def __init__(self, data: float, name: str | None = None):
+        if isinstance(data, numbers.Real):
+            self.data = float(data)
+        else:
+            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r:.60}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
+        self.grad = 0.0
+        self.name = name
+        self.op = ""  # a leaf: no op made it
+        self.parents = ()
+        self._rule = None
+
+    # --- what the node knows about its own derivatives ----------------------
+
+    def local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent_i) at the recorded values, one per parent."""
+        if not self.parents:
+            return ()
+        local = self._rule(self)
+        if len(local) != len(self.parents):
+            raise RuntimeError(
+                f"the rule of op {self.op!r} gave {len(local)} local derivatives "
+                f"for {len(self.parents)} parents"
+            )
+        return local
+
+    def backward(self) -> None:
+        """Fill in d(self)/d(node) as ``.grad`` on every node below ``self``."""
+        graph.backward(self)
+
+    def zero_grad(self) -> None:
+        """Set ``grad = 0.0`` on this node and every node below it."""
+        graph.zero_grad(self)
+
+    # --- micrograd compatibility ---------------------------------------------
+
+    @property
+    def _prev(self) -> set[Value]:
+        """The parents as a set, as micrograd calls them."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """The op's symbol, as micrograd calls it."""
+        return self.op
+
+    # --- arithmetic ------------------------------------------------------------
+
+    def __add__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(ADD, self, other)
+
+    def __radd__(self, other):  # other + self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(ADD, other, self)
+
+    def __sub__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(SUB, self, other)
+
+    def __rsub__(self, other):  # other - self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(SUB, other, self)
+
+    def __mul__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(MUL, self, other)
+
+    def __rmul__(self, other):  # other * self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(MUL, other, self)
+
+    def __truediv__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(DIV, self, other)
+
+    def __rtruediv__(self, other):  # other / self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(DIV, other, self)
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return _apply2(POW, self, other)
+        if isinstance(other, numbers.Real):
+            # A number exponent is part of the op, not a node: x**2 has one parent.
+            k = float(other)
+            return _node(_pow(self.data, k), "**", (self,), PowerRule(k))
+        return NotImplemented
+
+    def __rpow__(self, other):  # other ** self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply2(POW, other, self)
+
+    def __neg__(self):
+        return _apply1(NEG, self)
+
+    def __abs__(self):
+        return _apply1(ABS, self)
+
+    def __float__(self) -> float:
+        return self.data
+
+    # Comparisons look at the numbers; == and hash stay identity, so Values
+    # can be keys of dicts and members of sets.
+    def __lt__(self, other):
+        return self.data < _number(other)
+
+    def __le__(self, other):
+        return self.data <= _number(other)
+
+    def __gt__(self, other):
+        return self.data > _number(other)
+
+    def __ge__(self, other):
+        return self.data >= _number(other)
+
+    __hash__ = object.__hash__
+
+    # --- functions -------------------------------------------------------------
+
+    def exp(self) -> Value:
+        """e^self."""
+        return _apply1(EXP, self)
+
+    def log(self) -> Value:
+        """The natural logarithm; self must be positive."""
+        return _apply1(LOG, self)
+
+    def tanh(self) -> Value:
+        """(e^x - e^-x) / (e^x + e^-x)."""
+        return _apply1(TANH, self)
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e^-x), computed without overflow for large |x|."""
+        return _apply1(SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(0, x)."""
+        return _apply1(RELU, self)
+
+    def sin(self) -> Value:
+        return _apply1(SIN, self)
+
+    def cos(self) -> Value:
+        return _apply1(COS, self)
+
+    def sqrt(self) -> Value:
+        """The square root; self must be >= 0."""
+        return _apply1(SQRT, self)
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name is not None else ""
+        op = f", op={self.op!r}" if self.op else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name}{op})"
+
+
+# --- building nodes ------------------------------------------------------------
+
+_new = object.__new__
+
+
+def _node(data: float, op: str, parents: tuple, rule) -> Value:
+    """A new result node; the op's forward has already checked and computed ``data``."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.name = None
+    v.op = op
+    v.parents = parents
+    v._rule = rule
+    return v
+
+
+def _apply1(op: Op, a: Value) -> Value:
+    return _node(op.forward(a.data), op.symbol, (a,), op.rule)
+
+
+def _apply2(op: Op, a: Value, b: Value) -> Value:
+    return _node(op.forward(a.data, b.data), op.symbol, (a, b), op.rule)
+
+
+def _lift(x) -> Value | None:
+    """A Value for ``x``: itself, a new leaf for a real number, or None (not ours)."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real):
+        return Value(x)
+    return None
+
+
+def _number(x) -> float:
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(f"cannot compare a Value with {type(x).__name__}")
+
+
+def as_value(x) -> Value:
+    """``x`` as a Value; a number becomes a new leaf, anything else is a TypeError."""
+    v = _lift(x)
+    if v is None:
+        raise TypeError(f"expected a Value or a real number, got {type(x).__name__}")
+    return v
+
+
+def sum(values: Iterable) -> Value:  # noqa: A001 - autograd.sum, as the contract names it
+    """One n-ary node: a1 + a2 + ... + an, with local derivative 1 for each term.
+
+    A neuron's pre-activation drawn as one Σ node instead of a chain of n
+    additions: a clearer picture, a shallower graph and a faster pass.
+    """
+    parents = tuple(as_value(v) for v in values)
+    if not parents:
+        return Value(0.0)
+    return _node(SUM.forward(*[p.data for p in parents]), SUM.symbol, parents, SUM.rule)

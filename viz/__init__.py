@@ -1,0 +1,1 @@
+"""chainrule's pictures: graphs as DOT and SVG, backward step frames, the stepper page, plots."""

@@ -1,0 +1,39 @@
+"""Shared test set-up.
+
+* Hypothesis runs derandomized with no example database, so every run (CI
+  included) checks the same cases.
+* ``require(what)`` skips a test when an optional tool is missing on a
+  laptop, but fails it when CI=true: in CI every tool must be there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "chainrule", derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("chainrule")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+_FINDERS = {
+    "dot": lambda: shutil.which("dot") is not None,
+    "chromium": lambda: shutil.which("chromium") is not None,
+    "torch": lambda: importlib.util.find_spec("torch") is not None,
+}
+
+
+def require(what: str) -> None:
+    """Skip (laptop) or fail (CI=true) when ``what`` (dot, chromium, torch) is missing."""
+    if _FINDERS[what]():
+        return
+    message = f"{what} is not installed"
+    if IN_CI:
+        pytest.fail(f"{message}, and CI=true: .ci/run must install it")
+    pytest.skip(message)

@@ -194,3 +194,24 @@ def test_draw_shows_inline_and_saves(tmp_path):
     assert expected_ids(L) <= ids(svg)
     assert drawing.save(tmp_path / "g.svg") == tmp_path / "g.svg"
     assert ET.parse(tmp_path / "g.svg").getroot().tag == f"{SVG}svg"
+
+
+def test_draw_shows_inline_in_a_jupyter_notebook(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    code = (
+        "from autograd import Value\n"
+        "from viz import draw\n"
+        "x = Value(3.0, name='x')\n"
+        "y = x * x\n"
+        "y.backward()\n"
+        "draw(y)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = notebook.cells[0].outputs
+    svg = next(o["data"]["image/svg+xml"] for o in outputs if o.get("output_type") == "execute_result")
+    assert {"v0", "v1", "op1", "e1", "e1_0", "e1_1"} <= ids(svg)
+    assert "grad 6" in texts(svg)  # d(x^2)/dx = 2x at x = 3

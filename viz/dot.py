@@ -52,7 +52,7 @@ FONT = "Helvetica"
 GRAPH_ATTR = {"rankdir": "LR", "nodesep": "0.25", "ranksep": "0.35", "fontname": FONT, "bgcolor": "white"}
 NODE_ATTR = {"fontname": FONT, "fontsize": "12", "color": INK, "fontcolor": INK}
 EDGE_ATTR = {
-    "fontname": FONT, "fontsize": "10", "color": EDGE_INK, "fontcolor": LOCAL_INK, "arrowsize": "0.7",
+    "fontname": FONT, "fontsize": "11", "color": EDGE_INK, "fontcolor": LOCAL_INK, "arrowsize": "0.7",
 }
 
 
@@ -211,23 +211,22 @@ def to_dot(
     if not isinstance(root, Value):
         raise TypeError(f"to_dot needs the Value at the top of a graph, got {type(root).__name__}")
     order = topological_order(root)
+    where = indices(order)
+    scene = Scene(order, [])
+    _mark(scene, where, highlight)  # checked first, so a bad highlight fails on any graph
+    # viz.modules builds on this module, so it is imported here rather than at the top.
+    from .modules import clusters, collapsed_dot
+
     if len(order) > max_nodes:
         if not group_modules:
             raise GraphTooLarge(len(order), max_nodes)
-        from .modules import collapsed_dot  # only large grouped graphs need it
-
         return collapsed_dot(order, show_grad, highlight, max_nodes)
-    looks = [default_look(node, node is root, show_grad) for node in order]
-    scene = Scene(order, looks)
-    where = indices(order)
+    scene.looks = [default_look(node, node is root, show_grad) for node in order]
     if show_local:
         for i, node in enumerate(order):
             for k, d in enumerate(node.local_grads()):
                 scene.edge_text[(i, k)] = num(d)
-    _mark(scene, where, highlight)
     if group_modules:
-        from .modules import clusters
-
         scene.clusters = clusters(order)
     return draw_scene(scene)
 

@@ -1,46 +1,572 @@
-"""The ``chainrule`` command."""
+"""The ``chainrule`` command: the engine, the pictures and the networks from a terminal.
+
+Each subcommand is one plain function ``run_<name>(args) -> exit status``;
+``build_parser`` wires them to argparse and ``main`` turns every error a user
+can cause (a formula that does not parse, a value that is not a number, a
+folder that cannot be written) into one short message on stderr and exit
+status 2, never a traceback.
+
+Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug (or a
+graph could not be rendered); 2 bad input; 130 interrupted (Ctrl-C); 141 the
+reader of our output went away (``chainrule steps ... | head``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import unicodedata
+from pathlib import Path
 
 import autograd
-from autograd import gradcheck
+from autograd import ExpressionError, TooManyPaths, gradcheck, paths
 
-from .tables import forward_table, step_table
+from .tables import forward_table, label, num, step_table, table
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 COURSE_VALUES = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
+COURSE_TITLE = "L = (y - sigmoid(w*x + b))^2"
+
+#: What each built-in data set gets unless --points / --noise say otherwise.
+DATASETS = {
+    "moons": ("make_moons", 100, 0.1),
+    "xor": ("make_xor", 100, 0.1),  # four noisy clouds round the corners of the unit square
+    "spirals": ("make_spirals", 100, 0.05),
+    "blobs": ("make_blobs", 100, 0.5),
+}
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+INITS = ("he", "xavier", "uniform")
+GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def tour(args: argparse.Namespace) -> int:
-    values = ", ".join(f"{k} = {v}" for k, v in COURSE_VALUES.items())
-    print(f"The course's example: L = (y - sigmoid(w*x + b))^2 at {values}\n")
+class UsageError(Exception):
+    """Bad input on the command line: the message is shown as is, and the exit status is 2."""
+
+
+# --- reading the command line ----------------------------------------------------------
+
+
+def parse_at(items: list[str] | None) -> dict[str, float]:
+    """``["x=1.5,w=0.8", "b=0.1"]`` -> ``{"x": 1.5, "w": 0.8, "b": 0.1}``.
+
+    Anything else is a UsageError that says what is wrong.
+    """
+    values: dict[str, float] = {}
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, text = part.partition("=")
+            name, text = name.strip(), text.strip()
+            if not sep:
+                raise UsageError(f"--at: {shown(part)!r} is not of the form name=number, "
+                                 "as in --at x=1.5,w=0.8")
+            if not name.isidentifier():
+                raise UsageError(f"--at: {shown(name)!r} is not a name (letters, digits and _, not starting "
+                                 "with a digit)")
+            try:
+                value = float(text)
+            except ValueError:
+                raise UsageError(f"--at: the value of {name}, {shown(text)!r}, is not a number") from None
+            if not math.isfinite(value):
+                raise UsageError(f"--at: the value of {name} must be a finite number, got {shown(text)}")
+            if name in values:
+                raise UsageError(f"--at: {name} is given twice")
+            values[name] = value
+    return values
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences) become U+FFFD.
+
+    One character for one, so a caret under a column still lines up.
+    """
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") and c != "\t" else c for c in text)
+
+
+def formula_error(error: ExpressionError) -> str:
+    """The error, the offending line and a caret under the column."""
+    lines = [f"error in the formula at line {error.line}, column {error.column}: {shown(error.message)}"]
+    if error.text:
+        text = shown(error.text)
+        # Tabs stay tabs under the caret, so it lands under the same column as on screen.
+        pad = "".join("\t" if c == "\t" else " " for c in text[: error.column - 1])
+        lines += [f"    {text}", f"    {pad}^"]
+    return "\n".join(lines)
+
+
+def build(formula: str, at: list[str] | None) -> autograd.Expression:
+    """Parse ``formula`` at the ``--at`` values; refuse values the formula does not use."""
+    values = parse_at(at)
+    expression = autograd.parse(formula, **values)
+    unused = [name for name in values if name not in expression.variables]
+    if unused:
+        names = ", ".join(unused)
+        raise UsageError(f"--at gives a value for {names}, which the formula does not use")
+    return expression
+
+
+def writable(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Check before any work that ``path`` can be written: its folder exists and is writable."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"cannot write {shown(str(path))}: it is a folder")
+    if suffixes is not None and target.suffix.lower() not in suffixes:
+        raise UsageError(f"{shown(str(path))}: cannot tell what to write from the extension "
+                         f"{target.suffix or '(none)'}; use {', '.join(suffixes)}")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} is not writable")
+    return target
+
+
+def layer_widths(text: str) -> list[int]:
+    """``"16,16"`` -> ``[16, 16]``."""
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--layers: {shown(text)!r} is not a list of whole numbers, "
+                         "as in --layers 16,16") from None
+    if not widths or any(w < 1 for w in widths):
+        raise UsageError(f"--layers: every layer needs a width of at least 1, got {shown(text)!r}")
+    return widths
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(x) and x > 0):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return x
+
+
+def wrote(path: Path, what: str) -> None:
+    print(f"wrote {path}  ({what})")
+
+
+# --- tour, graph, steps, paths, check ----------------------------------------------------
+
+
+def run_tour(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot write into {shown(str(out))}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make the folder {shown(str(out))}: {e.strerror}") from None
+    writable(out / "graph.svg")
+
+    values = ", ".join(f"{k} = {v:g}" for k, v in COURSE_VALUES.items())
+    print(f"The course's example: {COURSE_TITLE} at {values}\n")
     expression = autograd.parse(COURSE_FORMULA, **COURSE_VALUES)
     loss = expression.output
     print("Forward pass, inputs first:")
-    print(forward_table(loss), "\n")
+    print(forward_table(loss), end="\n\n")
     print("Backward pass, one node at a time (upstream = dL/dnode):")
-    print(step_table(loss), "\n")
+    print(step_table(loss), end="\n\n")
+    w = expression.variables["w"]
+    print("The same dL/dw as a sum over paths (the global form of the chain rule):")
+    print(paths_table(loss, w), end="\n\n")
     print("Gradient check, backprop against central differences:")
     leaves = expression.variables
-    print(gradcheck(lambda: autograd.parse(COURSE_FORMULA, **leaves).output, list(leaves.values())))
+    rebuild = lambda: autograd.parse(COURSE_FORMULA, **leaves).output  # on the same leaves
+    print(gradcheck(rebuild, list(leaves.values())), end="\n\n")
+
+    from .dot import to_dot
+    from .render import render
+    from .stepper import stepper_html
+
+    # A fresh graph for the pictures: the gradient check rebuilt and re-ran the last one.
+    expression = autograd.parse(COURSE_FORMULA, **COURSE_VALUES)
+    expression.output.backward()
+    render(to_dot(expression.output), out / "graph.svg")
+    wrote(out / "graph.svg", "the graph with every value and gradient")
+    stepper_html(expression.output, out / "stepper.html", title=COURSE_TITLE)
+    wrote(out / "stepper.html", "open it in a browser to step through the backward pass")
     return 0
 
 
+def run_graph(args: argparse.Namespace) -> int:
+    target = writable(args.out, GRAPH_SUFFIXES) if args.out else None
+    expression = build(args.formula, args.at)
+    root = expression.output
+    root.backward()
+    from .dot import to_dot
+
+    dot = to_dot(root, show_grad=True, show_local=True)
+    if target is None:
+        sys.stdout.write(dot.source)
+        return 0
+    from .render import render
+
+    render(dot, target)
+    wrote(target, "values, grads, and each edge's local derivative")
+    return 0
+
+
+def run_steps(args: argparse.Namespace) -> int:
+    target = writable(args.out) if args.out else None
+    expression = build(args.formula, args.at)
+    root = expression.output
+    print("Forward pass, inputs first:")
+    print(forward_table(root), end="\n\n")
+    print("Backward pass, one node at a time (upstream = dL/dnode):")
+    print(step_table(root))
+    if target is not None:
+        print()
+        from .stepper import stepper_html
+
+        stepper_html(root, target, quiz=args.quiz, title=args.formula)
+        what = "a quiz: type each grad before it is shown" if args.quiz else "open it in a browser"
+        wrote(target, what)
+    return 0
+
+
+def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000) -> str:
+    """Every path from ``root`` down to ``wrt``, its edge locals and their product, then the sums."""
+    root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
+    root.backward()
+    try:
+        found = paths(root, wrt, limit=limit)
+    except TooManyPaths as e:
+        return (f"{e.count:,} paths lead from {label(root)} to {label(wrt)}, more than --limit {limit:,}: "
+                f"too many to list.\nbackprop's d{label(root)}/d{label(wrt)} = {num(wrt.grad)}, "
+                "found in one pass that never lists them.")
+    rows = []
+    for n, path in enumerate(found, start=1):
+        route = " -> ".join(label(node) for node in path.nodes)
+        factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
+        rows.append((str(n), route, factors, num(path.product)))
+    total = math.fsum(p.product for p in found)
+    lines = [table(("path", "route", "local derivatives", "product"), rows)]
+    d = f"d{label(root)}/d{label(wrt)}"
+    count = "1 path" if len(found) == 1 else f"{len(found)} paths"
+    lines.append(f"sum over {count}: {num(total)}")
+    lines.append(f"backprop's {d}:  {num(wrt.grad)}")
+    return "\n".join(lines)
+
+
+def run_paths(args: argparse.Namespace) -> int:
+    expression = build(args.formula, args.at)
+    names = {**expression.variables, **expression.nodes}
+    if args.wrt not in names:
+        known = ", ".join(sorted(names)) or "none"
+        raise UsageError(f"--wrt: the formula has no {shown(args.wrt)!r}; its names are {known}")
+    root = expression.output
+    print(f"Every path from {label(root)} down to {args.wrt}, and the product of the local derivatives "
+          "along it:")
+    print(paths_table(root, names[args.wrt], args.limit))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    expression = build(args.formula, args.at)
+    leaves = expression.variables
+    if not leaves:
+        raise UsageError("the formula has no inputs to check: give it names and values with --at")
+    rebuild = lambda: autograd.parse(args.formula, **leaves).output  # the same leaves, nudged by gradcheck
+    report = gradcheck(rebuild, list(leaves.values()), eps=args.eps)
+    print(report)
+    return 1 if any(row.verdict == "bug" for row in report.rows) else 0
+
+
+# --- train and vanish ----------------------------------------------------------------------
+
+
+def boundary_path(plot: Path) -> Path:
+    """Where ``--plot curve.png`` puts the decision boundary: ``curve-boundary.png``."""
+    return plot.with_name(f"{plot.stem}-boundary{plot.suffix}")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import nn
+
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    widths = layer_widths(args.layers)
+    maker, default_n, default_noise = DATASETS[args.dataset]
+    n = args.points if args.points is not None else default_n
+    noise = args.noise if args.noise is not None else default_noise
+    X, y = getattr(nn.data, maker)(n, noise=noise, seed=args.seed)
+    classes = max(y) + 1
+    model = nn.MLP(2, [*widths, 1 if classes == 2 else classes], activation=args.activation, seed=args.seed)
+    loss = "hinge" if classes == 2 else "cross_entropy"
+    print(f"{args.dataset}: {n} points, {classes} classes, noise {noise:g}")
+    batches = f"batches of {args.batch_size}" if args.batch_size else "all points each step"
+    print(f"{model}: {len(model.parameters())} parameters; loss {loss}; {args.steps} steps of Adam, "
+          f"lr {args.lr:g}, {batches}")
+    history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                     seed=args.seed, compiled=args.compiled)
+    print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
+    print(f"accuracy {nn.accuracy(model, X, y):.1%} on all {n} points after training")
+    if plot is not None:
+        from .plots import decision_boundary, loss_curve
+
+        loss_curve(history, plot, title=f"Training on {args.dataset}")
+        wrote(plot, "the loss curve")
+        decision_boundary(model, X, y, boundary_path(plot), title=args.dataset)
+        wrote(boundary_path(plot), "the decision boundary")
+    return 0
+
+
+def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
+    """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
+    import nn
+
+    X, y = nn.make_moons(16, noise=0.1, seed=seed)
+    model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
+    loss = nn.mse([model(x) for x in X], [float(t) for t in y])
+    model.zero_grad()
+    loss.backward()
+    return nn.grad_norms(model)
+
+
+def run_vanish(args: argparse.Namespace) -> int:
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    activations = [a.strip() for a in args.activations.split(",") if a.strip()]
+    unknown = [a for a in activations if a not in ACTIVATIONS]
+    if unknown or not activations:
+        raise UsageError(f"--activations: unknown {', '.join(map(shown, unknown)) or '(none given)'}; "
+                         f"choose from {', '.join(ACTIVATIONS)}")
+    norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
+    layers = args.depth + 1
+    print(f"Gradient norm of each layer's parameters (weights and biases), input side first, in an MLP\n"
+          f"with {args.depth} hidden layers of {args.width} ({args.init} init), after one backward pass "
+          "(mse on 16 moons points):\n")
+    rows = []
+    for i in range(layers):
+        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
+        rows.append((f"{i + 1}{where}", *(num(norms[a][i]) for a in activations)))
+    print(table(("layer", *activations), rows), end="\n\n")
+    for a in activations:
+        first, last = norms[a][0], norms[a][-1]
+        ratio = f"{first / last:.3g}" if last else "undefined (the output layer's gradient is 0)"
+        print(f"{a}: first layer / last layer = {ratio}")
+    if plot is not None:
+        from .plots import grad_norms_plot
+
+        grad_norms_plot(norms, plot, title=f"Gradient norm per layer, {args.depth} hidden layers")
+        wrote(plot, "gradient norm per layer, log scale")
+    return 0
+
+
+# --- the parser ----------------------------------------------------------------------------
+
+AT_HELP = "the inputs' values, as in x=1.5,w=0.8 (repeat --at or separate with commas)"
+FORMULA_HELP = ("the formula: expressions and assignments separated by ; or newlines, the last one the "
+                "output, as in 'z = w*x + b; L = (1 - sigmoid(z))**2'. "
+                "Functions: exp log tanh sigmoid relu sin cos sqrt abs sum")
+
+DESCRIPTION = """\
+Backpropagation, one node at a time.
+
+Every number in a formula becomes a node of a computational graph. The backward
+pass visits the nodes from the output back to the inputs; at each node it
+multiplies the upstream gradient dL/dnode by the local derivative
+dnode/dparent and adds the product to the parent's grad. Where a parent is
+reached along several paths, the products add up: the multi-path chain rule.
+"""
+
+EPILOG = """\
+examples:
+  chainrule tour                                   the course's example, end to end
+  chainrule graph "L = (y - sigmoid(w*x + b))**2" --at w=0.8,x=1.5,b=0.1,y=1 -o graph.svg
+  chainrule steps "c = a*b + a" --at a=2,b=-3 -o steps.html --quiz
+  chainrule paths "c = a*b + a" --at a=2,b=-3 --wrt a
+  chainrule check "log(1 + exp(w*x))" --at w=0.5,x=2
+  chainrule train moons --layers 16,16 --steps 100 --plot moons.png
+  chainrule vanish --depth 12 --activations sigmoid,relu --plot vanish.png
+
+Run chainrule COMMAND --help for more on each command.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a short complaint: the error and where to read more, not the whole usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
+
+
+def _command(sub, name: str, help: str, description: str, epilog: str, run) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=description, epilog=epilog,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(run=run)
+    return p
+
+
+def _formula_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("formula", metavar="EXPR", help=FORMULA_HELP)
+    p.add_argument("--at", action="append", metavar="NAME=VALUE,...", help=AT_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation, one node at a time.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("tour", help="the course's worked example end to end")
-    p.add_argument("-o", "--out", default="chainrule-out", help="folder for the pictures")
-    p.set_defaults(run=tour)
+    parser = Parser(prog="chainrule", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _command(sub, "tour", "the course's worked example end to end", f"""\
+The course's worked example, {COURSE_TITLE} at w = 0.8, x = 1.5,
+b = 0.1, y = 1: the forward values, every step of the backward pass, dL/dw
+as a sum over paths, and a gradient check. Writes the graph (graph.svg) and
+the step-through page (stepper.html) into the folder given by -o.""", """\
+example:
+  chainrule tour -o out/      then open out/stepper.html in a browser""", run_tour)
+    p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
+                   help="folder for graph.svg and stepper.html (default: chainrule-out)")
+
+    p = _command(sub, "graph", "draw a formula's graph with values and gradients", """\
+Draw the computational graph of a formula after one backward pass: each box
+shows a value's data and grad, each edge into an op the local derivative
+d(node)/d(parent). The output's extension picks the format: .svg (or .png,
+.pdf with Graphviz installed) is a picture, .dot is Graphviz's text.
+Without -o the DOT text goes to standard output.""", """\
+examples:
+  chainrule graph "z = w*x + b; L = (1 - sigmoid(z))**2" --at w=0.8,x=1.5,b=0.1 -o graph.svg
+  chainrule graph "x*x + x" --at x=3 | dot -Tpng > graph.png""", run_graph)
+    _formula_arguments(p)
+    p.add_argument("-o", "--out", metavar="FILE", help="write the picture here (.svg, .dot, .png, .pdf)")
+
+    p = _command(sub, "steps", "the backward pass one step at a time, and the HTML stepper", """\
+Print the forward values and the backward pass step by step: at each node the
+upstream gradient, and for each parent the local derivative, their product and
+the parent's grad before -> after. With -o, also write the stepper: one HTML
+file (no network needed) with Previous/Next, the arrow keys, and a click on
+any node to see its gradient as a sum over children and over paths.""", """\
+examples:
+  chainrule steps "c = a*b + a" --at a=2,b=-3
+  chainrule steps "h = tanh(w*x + b)" --at w=0.5,x=2,b=-1 -o steps.html
+  chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz""", run_steps)
+    _formula_arguments(p)
+    p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
+    p.add_argument("--quiz", action="store_true",
+                   help="in the page, ask for each parent's new grad before showing it (right within 0.1%%)")
+
+    p = _command(sub, "paths", "a gradient as a sum over paths", """\
+The multi-path chain rule: dL/dx is the sum, over every path from the output
+L down to x, of the product of the local derivatives along the path. Lists
+each path and its product, adds them up, and prints backprop's dL/dx beside
+the sum.""", """\
+examples:
+  chainrule paths "c = a*b + a" --at a=2,b=-3 --wrt a
+  chainrule paths "z = w*x + b; L = (1 - sigmoid(z))**2" --at w=0.8,x=1.5,b=0.1 --wrt z""", run_paths)
+    _formula_arguments(p)
+    p.add_argument("--wrt", required=True, metavar="NAME",
+                   help="the input (or assigned name) to differentiate by")
+    p.add_argument("--limit", type=positive_int, default=10_000,
+                   help="list at most this many paths; past it, only count them (default: 10000)")
+
+    p = _command(sub, "check", "compare backprop with numerical gradients", """\
+Gradient check: backprop's dL/dp for each input p beside the central
+difference (L(p + eps) - L(p - eps)) / (2 eps), and their relative error
+|a - n| / (|a| + |n| + 1e-8): correct below 1e-5, check up to 1e-3, bug above.
+Exit status 1 when any input's verdict is bug.""", """\
+examples:
+  chainrule check "L = (y - sigmoid(w*x + b))**2" --at w=0.8,x=1.5,b=0.1,y=1
+  chainrule check "relu(x)" --at x=0       (a kink: backprop says 0, differences 0.5: a bug)""", run_check)
+    _formula_arguments(p)
+    p.add_argument("--eps", type=positive_float, default=1e-5,
+                   help="the nudge of central differences (default: 1e-5)")
+
+    p = _command(sub, "train", "train a small network on a toy data set", """\
+Train an MLP (2 inputs, hidden layers as given, one output for two classes or
+one per class) with Adam on a built-in data set, showing a progress bar on a
+terminal. Prints the final loss and the accuracy. With --plot FILE, writes the
+loss curve to FILE and the decision boundary next to it, as FILE-boundary
+(curve.png -> curve-boundary.png).""", """\
+examples:
+  chainrule train moons
+  chainrule train spirals --layers 32,32 --activation tanh --steps 300 --plot spirals.png
+  chainrule train blobs --steps 50 --batch-size 32""", run_train)
+    p.add_argument("dataset", choices=sorted(DATASETS), help="the data set: " + ", ".join(sorted(DATASETS)))
+    p.add_argument("--layers", default="16,16", help="hidden layer widths (default: 16,16)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                   help="hidden activation (default: relu)")
+    p.add_argument("--steps", type=positive_int, default=100, help="training steps (default: 100)")
+    p.add_argument("--lr", type=positive_float, default=0.05, help="Adam's learning rate (default: 0.05)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="points per step (default: all)")
+    p.add_argument("--points", type=positive_int, default=None, help="size of the data set (default: 100)")
+    p.add_argument("--noise", type=float, default=None, help="jitter of the points (default: per data set)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
+    p.add_argument("--compiled", action="store_true",
+                   help="replay each step with autograd.compile (numpy), much faster on the full batch")
+    p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
+
+    p = _command(sub, "vanish", "vanishing gradients in a deep network", """\
+Build a deep MLP per activation, run one backward pass and print the gradient
+norm of each layer's weights, input side first. With sigmoid, whose slope is
+at most 1/4, the norm shrinks layer by layer towards the input: the vanishing
+gradient. With relu it stays of the same order.""", """\
+examples:
+  chainrule vanish
+  chainrule vanish --depth 20 --activations sigmoid,tanh,relu --plot vanish.png""", run_vanish)
+    p.add_argument("--depth", type=positive_int, default=12, help="hidden layers (default: 12)")
+    p.add_argument("--width", type=positive_int, default=16, help="neurons per hidden layer (default: 16)")
+    p.add_argument("--activations", default="sigmoid,relu", help="comma-separated (default: sigmoid,relu)")
+    p.add_argument("--init", choices=INITS, default="he", help="weight initialisation (default: he)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
+    p.add_argument("--plot", metavar="FILE", help="write the norms per layer as a plot (.png, .svg, .pdf)")
     return parser
 
 
+# --- main -------------------------------------------------------------------------------------
+
+
+def fail(message: str) -> int:
+    print(f"chainrule: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        try:
+            return args.run(args)
+        except ExpressionError as e:
+            return fail(formula_error(e))
+        except UsageError as e:
+            return fail(str(e))
+        except BrokenPipeError:
+            raise  # not a file of ours: handled below
+        except OSError as e:  # a file we were asked to write
+            where = f" {shown(str(e.filename))}" if e.filename else ""
+            return fail(f"cannot write{where}: {e.strerror or e}")
+        except (ValueError, ArithmeticError) as e:  # a domain error or a refusal from the engine, nn or viz
+            return fail(shown(str(e)))
+        except RuntimeError as e:  # Graphviz missing or refusing: not the user's input
+            print(f"chainrule: {shown(str(e))}", file=sys.stderr)
+            return 1
+        finally:
+            sys.stdout.flush()  # a closed pipe shows up here, inside the BrokenPipeError handler
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) has gone; say nothing more and let Python's exit flush nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

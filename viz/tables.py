@@ -41,7 +41,8 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """Left-aligned columns with a rule under the header."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     lines = [header, tuple("-" * w for w in widths), *rows]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    rendered = ("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+    return "\n".join(rendered)
 
 
 def forward_table(root: Value) -> str:

@@ -379,6 +379,9 @@
         right: isRight(input.value, answer.expected),
       }));
       go(p + 1);
+      // Ready for the next answer, without scrolling the verdicts away.
+      const next = quizBox.querySelector("input");
+      if (next) next.focus({preventScroll: true});
     });
     reveal.addEventListener("click", () => go(p + 1));
     quizBox.append(form);
@@ -562,6 +565,8 @@
   setZoom(naturalWidth > 3 * Math.max(graphBox.clientWidth, 320));
 
   if (QUIZ) $("play").hidden = true; // playing would reveal every answer
+  // For the browser console (and the tests): the number format, and moving to a position.
+  window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: STEPS.length};
   go(0);
   document.body.dataset.ready = "true";
 })();

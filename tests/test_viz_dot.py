@@ -295,3 +295,18 @@ def test_a_large_grouped_graph_is_drawn_one_box_per_neuron():
     assert sorted(layer_boxes) == ["L1", "L2", "loss", "the rest", "x1", "x2"]
     with pytest.raises(GraphTooLarge, match="even with one box per neuron"):
         to_dot(loss, group_modules=True, max_nodes=3)
+
+
+def test_nns_fused_cross_entropy_is_one_op_with_p_minus_y_on_its_edges():
+    from nn.losses import cross_entropy
+
+    logits = [Value(z, name=f"z{i}") for i, z in enumerate((1.0, -0.5, 2.0))]
+    loss = cross_entropy(logits, 2)
+    loss.backward()
+    source = to_dot(loss).source
+    i = len(topological_order(loss)) - 1
+    assert re.search(rf"\top{i} \[label=cross_entropy ", source)
+    exps = [math.exp(1.0), math.exp(-0.5), math.exp(2.0)]
+    p = [e / sum(exps) for e in exps]  # softmax by hand
+    for k, target in enumerate((0.0, 0.0, 1.0)):
+        assert has_label(edges(source)[f"e{i}_{k}"][2], num(p[k] - target))

@@ -136,3 +136,17 @@ def test_bad_input_is_named():
     L, *_ = course()
     with pytest.raises(ValueError, match="engine"):
         step_frames(L, engine="cairo")
+
+
+def test_frames_of_an_nn_model_keep_its_clusters():
+    from nn.losses import mse
+    from nn.module import MLP
+
+    model = MLP(2, [2, 1], seed=0)
+    loss = mse(model([0.5, -1.0]), 1.0)
+    frames = frame_dots(loss, group_modules=True)
+    assert len(frames) == sum(1 for n in topological_order(loss) if n.parents)
+    for frame in frames:
+        assert frame.source.count("class=neuron") == 3 and frame.source.count("class=layer") == 2
+    # After the last step every child has sent its share: every node is final.
+    assert "not yet reached" not in frames[-1].source

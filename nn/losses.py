@@ -1,0 +1,295 @@
+"""Loss functions: one number that says how wrong the predictions are.
+
+Each loss takes one prediction and its target, or lists of them, in which
+case it returns the mean over the list. Targets are plain numbers (class
+indices for the classification losses); predictions are Values (numbers are
+accepted and become leaves), and the result is a Value to call
+``backward()`` on.
+
+``cross_entropy`` is a single node of its own (op ``cross_entropy``,
+registered in the engine's op table below): the softmax, the log and the
+pick of the true class fused into one step whose local derivatives are
+simply p_i - y_i. The other losses are compositions of the engine's ops, so
+their graphs show every step.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import autograd
+from autograd import OPS, Op, Value, register
+from autograd.value import _node
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def _value(x, what: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return Value(x)
+    raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__} {x!r:.40}")
+
+
+def _number(y, what: str) -> float:
+    if isinstance(y, Value):
+        return y.data
+    if isinstance(y, numbers.Real) and not isinstance(y, bool):
+        return float(y)
+    raise TypeError(f"{what} must be a number, got {type(y).__name__} {y!r:.40}")
+
+
+def _is_list(x) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
+
+
+def _pairs(pred, target, loss: str) -> list[tuple]:
+    """Prediction/target pairs: one pair, or the pairs of two lists of equal, non-zero length."""
+    if not _is_list(pred):
+        if _is_list(target):
+            raise ValueError(f"{loss}: one prediction but {len(target)} targets")
+        return [(pred, target)]
+    if not _is_list(target):
+        raise ValueError(f"{loss}: {len(pred)} predictions but a single target {target!r:.40}")
+    if len(pred) != len(target):
+        raise ValueError(f"{loss}: {len(pred)} predictions but {len(target)} targets")
+    if not pred:
+        raise ValueError(f"{loss}: no predictions (an empty list has no mean)")
+    return list(zip(pred, target, strict=True))
+
+
+def mean(terms: list[Value]) -> Value:
+    """(t1 + ... + tn) / n as one sum node and one division; a single term is returned as is."""
+    if len(terms) == 1:
+        return terms[0]
+    return autograd.sum(terms) / len(terms)
+
+
+# --- mean squared error ----------------------------------------------------------------
+
+
+def mse(pred, target) -> Value:
+    """Mean squared error, (1/n) * sum_i (pred_i - target_i)^2.
+
+    Its gradient is d/d pred_i = 2 (pred_i - target_i) / n.
+    """
+    pairs = _pairs(pred, target, "mse")
+    return mean([(_value(p, "mse: a prediction") - _number(t, "mse: a target")) ** 2 for p, t in pairs])
+
+
+# --- binary cross-entropy -------------------------------------------------------------
+
+
+def softplus(z: Value) -> Value:
+    """log(1 + e^z), written so that e^x never sees a large positive x.
+
+    For z > 0 it is z + log(1 + e^-z), for z <= 0 log(1 + e^z): the same
+    function, each form safe on its side, with the exact derivative sigmoid(z).
+    """
+    if z.data > 0.0:
+        return z + (1 + (-z).exp()).log()
+    return (1 + z.exp()).log()
+
+
+def binary_cross_entropy(p, y) -> Value:
+    """-(y log p + (1 - y) log(1 - p)) for a probability p and a target y in [0, 1].
+
+    Stable: when ``p`` was made by ``sigmoid(z)`` (as a model's probability
+    usually is), the loss is computed from the score z as
+    softplus(z) - y z, which equals the formula above but never takes the
+    log of a probability that has rounded to 0 or 1. Its gradient is then
+    dL/dz = sigmoid(z) - y. The graph goes from z straight to the loss; the
+    sigmoid node is not part of it.
+
+    For any other ``p`` the formula is used as written (only the terms whose
+    weight y or 1 - y is not zero), and a p of exactly 0 or 1 where its log is
+    needed is a ``ValueError`` from ``log``.
+    """
+    terms = []
+    for prob, target in _pairs(p, y, "binary_cross_entropy"):
+        prob = _value(prob, "binary_cross_entropy: a probability")
+        t = _number(target, "binary_cross_entropy: a target")
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {t!r} is not between 0 and 1")
+        if prob.op == "sigmoid":
+            terms.append(_bce_from_score(prob.parents[0], t))
+        else:
+            terms.append(_bce_from_probability(prob, t))
+    return mean(terms)
+
+
+def _bce_from_score(z: Value, t: float) -> Value:
+    # -(t log s(z) + (1-t) log(1 - s(z))) = softplus(z) - t z, because
+    # log s(z) = -softplus(-z) and log(1 - s(z)) = -softplus(z).
+    if t == 1.0:
+        return softplus(-z)
+    if t == 0.0:
+        return softplus(z)
+    return softplus(z) - t * z
+
+
+def _bce_from_probability(p: Value, t: float) -> Value:
+    if not 0.0 <= p.data <= 1.0:
+        raise ValueError(f"binary_cross_entropy: {p.data!r} is not a probability (it must be in [0, 1])")
+    if t == 1.0:
+        return -p.log()
+    if t == 0.0:
+        return -(1 - p).log()
+    return -(t * p.log() + (1 - t) * (1 - p).log())
+
+
+# --- softmax and the fused cross-entropy --------------------------------------------------
+
+
+def _logits(logits, what: str) -> list:
+    if not _is_list(logits) or not logits:
+        raise ValueError(f"{what} needs a non-empty list of logits, got {logits!r:.60}")
+    return list(logits)
+
+
+def softmax(logits: Sequence) -> list[Value]:
+    """p_i = e^(z_i - m) / sum_j e^(z_j - m) with m = max z: probabilities that sum to 1.
+
+    Subtracting the largest logit changes nothing mathematically (it cancels
+    in the ratio) but keeps every exponent <= 0, so exp cannot overflow. It is
+    subtracted as a number, a constant of the graph.
+    """
+    zs = [_value(z, "softmax: a logit") for z in _logits(logits, "softmax")]
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = autograd.sum(exps)
+    return [e / total for e in exps]
+
+
+def _softmax_floats(zs: Sequence[float]) -> tuple[list[float], float]:
+    """(softmax(z), log sum_j e^z_j) in floats, with the max subtracted."""
+    m = max(zs)
+    exps = [math.exp(z - m) for z in zs]
+    total = math.fsum(exps)
+    return [e / total for e in exps], m + math.log(total)
+
+
+def _cross_entropy_forward(*logits: float, label: int = 0) -> float:
+    """CE = -log p_label = log sum_j e^z_j - z_label (the log-sum-exp with its max subtracted)."""
+    for i, z in enumerate(logits):
+        if not math.isfinite(z):
+            raise ValueError(f"cross_entropy: logit {i} is {z!r}; the logits must be finite")
+    _, log_total = _softmax_floats(logits)
+    return log_total - logits[label]
+
+
+class CrossEntropyRule:
+    """The local derivatives of a cross-entropy node: d CE / d z_i = p_i - y_i.
+
+    y is the one-hot vector of the true class, so this is p_i for every
+    logit but the label's, and p_label - 1 for the label's. The rule holds
+    the label (a number, never a node), so no reference cycle.
+    """
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: int):
+        self.label = label
+
+    def __call__(self, out: Value) -> tuple[float, ...]:
+        p, _ = _softmax_floats([z.data for z in out.parents])
+        p[self.label] -= 1.0
+        return tuple(p)
+
+
+# The op table's row. Its forward and rule take class 0; every node made by
+# cross_entropy() records a rule that holds its own label.
+CROSS_ENTROPY = OPS.get("cross_entropy") or register(
+    Op("cross_entropy", _cross_entropy_forward, CrossEntropyRule(0), ("d CE/dz_i = p_i - y_i",), -1)
+)
+
+
+def _cross_entropy_one(logits, label) -> Value:
+    zs = [_value(z, "cross_entropy: a logit") for z in _logits(logits, "cross_entropy")]
+    if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+        raise TypeError(f"cross_entropy: the label must be a class index, an int, not {type(label).__name__}")
+    if not 0 <= label < len(zs):
+        classes = f"0 .. {len(zs) - 1}"
+        raise ValueError(f"cross_entropy: label {label} is not a class of {len(zs)} logits ({classes})")
+    label = int(label)
+    data = _cross_entropy_forward(*[z.data for z in zs], label=label)
+    # The engine has no public constructor for a node of a registered op yet; _node is the one
+    # value.py uses for its own ops (it checks nothing, the forward above did).
+    return _node(data, CROSS_ENTROPY.symbol, tuple(zs), CrossEntropyRule(label))
+
+
+def cross_entropy(logits, label) -> Value:
+    """-log softmax(logits)[label], as one node whose local derivatives are p_i - y_i.
+
+    ``cross_entropy([z0, z1, z2], 2)`` for one example; a list of logit lists
+    and a list of labels give the mean over the examples.
+    """
+    if _is_list(logits) and logits and _is_list(logits[0]):
+        if not _is_list(label):
+            raise ValueError(f"cross_entropy: {len(logits)} rows of logits but a single label {label!r:.40}")
+        if len(label) != len(logits):
+            raise ValueError(f"cross_entropy: {len(logits)} rows of logits but {len(label)} labels")
+        return mean([_cross_entropy_one(z, c) for z, c in zip(logits, label, strict=True)])
+    return _cross_entropy_one(logits, label)
+
+
+# --- hinge ----------------------------------------------------------------------------------
+
+
+def hinge(score, y) -> Value:
+    """max(0, 1 - y * score), with y = -1 or +1: zero once a point is on the right side by a margin of 1.
+
+    Class indices are mapped: label 0 means y = -1 and label 1 means y = +1
+    (a -1 is taken as it is). Its gradient is -y where the margin is violated
+    (y * score < 1) and 0 elsewhere.
+    """
+    terms = []
+    for s, label in _pairs(score, y, "hinge"):
+        t = _number(label, "hinge: a label")
+        if t not in (0.0, 1.0, -1.0):
+            raise ValueError(f"hinge: label {label!r} must be 0 or 1 (or -1 for the negative class)")
+        sign = 1.0 if t == 1.0 else -1.0
+        terms.append((1 - sign * _value(s, "hinge: a score")).relu())
+    return mean(terms)
+
+
+# --- the fused node in compiled replay ------------------------------------------------------------
+# autograd.compile replays a graph with numpy, one call per group of like nodes. These two functions
+# are cross_entropy's forward and rule for a whole group at once: the logits of every node laid end to
+# end (x.values, node i owning x.values[x.starts[i]:x.starts[i] + x.sizes[i]]) and one label per node.
+
+
+def _replay_softmax(np, x):
+    """Every node's softmax, end to end like its logits, and every node's log-sum-exp."""
+    m = np.maximum.reduceat(x.values, x.starts)  # each node's largest logit
+    exps = np.exp(x.values - np.repeat(m, x.sizes))
+    totals = np.add.reduceat(exps, x.starts)
+    return exps / np.repeat(totals, x.sizes), m + np.log(totals)
+
+
+def _replay_forward(np, x, labels):
+    _, log_total = _replay_softmax(np, x)
+    return log_total - x.values[x.starts + labels.astype(np.intp)]
+
+
+def _replay_local(np, x, labels, out):
+    p, _ = _replay_softmax(np, x)
+    p[x.starts + labels.astype(np.intp)] -= 1.0  # p - y, y one-hot at the label
+    return p
+
+
+def _teach_compile() -> None:
+    """Give autograd.compile the fused node's vectorized rule (the label is the per-node constant)."""
+    from autograd.compile import REPLAYS, Replay, register_replay
+
+    if "cross_entropy" not in REPLAYS:
+        replay = Replay(_replay_forward, _replay_local, nary=True, constant=lambda node: node._rule.label)
+        register_replay("cross_entropy", replay)
+
+
+# An engine without compiled replay exports no autograd.compile; then there is nothing to teach.
+if hasattr(autograd, "compile"):
+    _teach_compile()

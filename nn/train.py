@@ -1,0 +1,327 @@
+"""Training: ``fit`` runs the loop forward, loss, backward, step; ``grad_norms`` looks inside it.
+
+One step of ``fit`` is the whole of backpropagation-based training:
+
+    predictions = [model(x) for x in batch]     forward: builds the graph
+    L = loss(predictions, targets)
+    optimizer.zero_grad(); L.backward()         every parameter gets dL/dp
+    optimizer.step()                            p moves against dL/dp
+
+``History`` keeps the loss and the accuracy of each step, measured on that
+step's batch before its update.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import autograd
+from autograd import Value
+
+from .losses import binary_cross_entropy, cross_entropy, hinge, mse
+from .module import Module
+from .optim import SGD, Adam
+
+LOSSES = ("hinge", "binary_cross_entropy", "cross_entropy", "mse")
+#: The optimizer fit builds when given none: Adam with this learning rate trains the built-in sets.
+DEFAULT_LR = 0.05
+#: SGD's learning rate when asked for by name without ``lr``.
+DEFAULT_SGD_LR = 0.1
+
+
+@dataclass
+class History:
+    """What ``fit`` measured: one loss and one accuracy (a fraction in [0, 1]) per step."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+# --- predictions as classes --------------------------------------------------------
+
+
+def predicted_class(output, positive_above: float = 0.0) -> int:
+    """The class a model's output stands for: the index of the largest of several
+    outputs, or for one output 1 when it is above ``positive_above``, else 0."""
+    if isinstance(output, (list, tuple)):
+        values = [float(o) for o in output]
+        return max(range(len(values)), key=values.__getitem__)
+    return 1 if float(output) > positive_above else 0
+
+
+def _true_class(label) -> int:
+    # Binary labels may be written 0/1 or -1/+1; the positive class is the one above 0.
+    return 1 if label > 0 else 0
+
+
+def accuracy(model: Module, X: Sequence, y: Sequence) -> float:
+    """The fraction of points whose predicted class (see ``predicted_class``) is their label."""
+    if not len(X):
+        raise ValueError("accuracy of an empty data set is undefined")
+    hits = 0
+    for x, label in zip(X, y, strict=True):
+        out = model.predict(x)
+        hits += predicted_class(out) == (label if isinstance(out, list) else _true_class(label))
+    return hits / len(X)
+
+
+# --- checking the arguments --------------------------------------------------------
+
+
+def _check_data(model, X, y) -> int:
+    """Check X and y against each other and the model; return the model's number of outputs."""
+    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
+        raise ValueError(f"X must be a list of points, got {type(X).__name__}")
+    if isinstance(y, (str, bytes)) or not isinstance(y, Sequence):
+        raise ValueError(f"y must be a list of labels, got {type(y).__name__}")
+    if len(X) == 0:
+        raise ValueError("the data set is empty: X has no points")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} points but y has {len(y)} labels")
+    width = getattr(model, "nin", None)
+    if width is None:
+        first = X[0]
+        width = len(first) if isinstance(first, Sequence) else 1
+    for i, row in enumerate(X):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise ValueError(f"X[{i}] must be a list of {width} numbers, got {type(row).__name__}")
+        if len(row) != width:
+            raise ValueError(f"X[{i}] has {len(row)} numbers but the model takes {width} inputs")
+        for j, v in enumerate(row):
+            if not _is_number(v):
+                raise ValueError(f"X[{i}][{j}] must be a finite number, got {v!r:.40}")
+    out = model(X[0])
+    if isinstance(out, Value):
+        return 1
+    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+        return len(out)
+    raise ValueError(f"the model must return a Value or a list of Values, got {type(out).__name__}")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_class_index(label) -> bool:
+    return _is_number(label) and float(label).is_integer()
+
+
+def _check_labels(loss: str, y: Sequence, k: int) -> None:
+    """Labels that make sense for the loss and a model with ``k`` outputs, or a ValueError."""
+    if loss in ("hinge", "binary_cross_entropy") and k != 1:
+        raise ValueError(f"loss {loss!r} needs a model with 1 output (a score), this one has {k}; "
+                         f"use 'cross_entropy' for {k} classes")
+    if loss == "cross_entropy" and k < 2:
+        raise ValueError("loss 'cross_entropy' needs one output per class (at least 2), this model has 1; "
+                         "use 'hinge' or 'binary_cross_entropy' for two classes")
+    for i, label in enumerate(y):
+        if loss == "hinge":
+            ok = _is_class_index(label) and label in (0, 1, -1)
+            wanted = "0 or 1 (or -1)"
+        elif loss == "binary_cross_entropy":
+            ok = _is_number(label) and 0 <= label <= 1
+            wanted = "0 or 1 (or a probability in between)"
+        elif loss == "cross_entropy" or (loss == "mse" and k > 1 and not isinstance(label, Sequence)):
+            ok = _is_class_index(label) and 0 <= label < k
+            wanted = f"a class index 0 .. {k - 1}"
+        elif k > 1:  # mse, with a row of k targets
+            ok = len(label) == k and all(_is_number(v) for v in label)
+            wanted = f"a class index or a list of {k} numbers"
+        else:  # mse, one output
+            ok = _is_number(label)
+            wanted = "a number"
+        if not ok:
+            raise ValueError(f"y[{i}] = {label!r:.40} does not fit loss {loss!r}: it must be {wanted}")
+
+
+def _make_optimizer(optimizer, params: list[Value], lr):
+    if lr is not None and not (_is_number(lr) and lr > 0):
+        raise ValueError(f"the learning rate lr must be a positive number, got {lr!r}")
+    if optimizer is None or optimizer == "adam":
+        return Adam(params, lr=DEFAULT_LR if lr is None else lr)
+    if optimizer == "sgd":
+        return SGD(params, lr=DEFAULT_SGD_LR if lr is None else lr)
+    if isinstance(optimizer, str):
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose 'adam' or 'sgd' or pass an optimizer")
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
+        raise ValueError(f"optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
+    if lr is not None:
+        raise ValueError("give lr or an optimizer object, not both (the optimizer has its own lr)")
+    return optimizer
+
+
+def _check_count(what: str, n, allow_none: bool = False):
+    if n is None and allow_none:
+        return None
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a whole number >= 1, got {n!r}")
+    return int(n)
+
+
+# --- the loss of a batch -------------------------------------------------------------
+
+
+def _batch_loss(loss, predictions: list, targets: list) -> Value:
+    """The named (or given) loss of a batch of model outputs against their labels."""
+    if callable(loss):
+        return loss(predictions, targets)
+    if loss == "hinge":
+        return hinge(predictions, targets)
+    if loss == "binary_cross_entropy":
+        # The model's output is a score; sigmoid makes it a probability, and the
+        # loss reads the score back from the sigmoid node to stay stable.
+        return binary_cross_entropy([s.sigmoid() for s in predictions], targets)
+    if loss == "cross_entropy":
+        return cross_entropy(predictions, [int(t) for t in targets])
+    # mse: one number per output; a class index stands for its one-hot row.
+    if not isinstance(predictions[0], list):
+        return mse(predictions, targets)
+    flat_pred, flat_target = [], []
+    for outputs, t in zip(predictions, targets, strict=True):
+        row = t if isinstance(t, Sequence) else [1.0 if c == t else 0.0 for c in range(len(outputs))]
+        flat_pred.extend(outputs)
+        flat_target.extend(row)
+    return mse(flat_pred, flat_target)
+
+
+def _batch_accuracy(loss, outputs: list, targets: list) -> float:
+    """Fraction of the batch classified right; NaN when the targets are not classes (mse regression)."""
+    hits = 0
+    for out, t in zip(outputs, targets, strict=True):
+        if isinstance(out, list):
+            if isinstance(t, Sequence):  # a row of targets: its largest entry is the class
+                t = predicted_class(t)
+            hits += predicted_class(out) == t
+        elif loss == "mse":
+            if t in (0, 1):  # 0/1 targets: the midpoint 0.5 separates the classes
+                hits += predicted_class(out, 0.5) == t
+            elif t == -1:
+                hits += predicted_class(out) == 0
+            else:
+                return math.nan
+        else:
+            hits += predicted_class(out) == _true_class(t)
+    return hits / len(outputs)
+
+
+# --- fit --------------------------------------------------------------------------------------
+
+
+def _batches(n: int, batch_size: int | None, rng: random.Random):
+    """Index lists, one per step, forever: all points each step, or shuffled batches epoch by epoch."""
+    everything = list(range(n))
+    if batch_size is None or batch_size >= n:
+        while True:
+            yield everything
+    while True:
+        order = everything[:]
+        rng.shuffle(order)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = None, optimizer=None,
+        steps: int = 100, batch_size: int | None = None, progress: bool = True, *, lr: float | None = None,
+        seed: int = 0, compiled: bool = False) -> History:
+    """Train ``model`` on points ``X`` with labels ``y`` for ``steps`` steps; return the ``History``.
+
+    ``loss``: ``"hinge"``, ``"binary_cross_entropy"``, ``"cross_entropy"``, ``"mse"`` or a
+    function ``(predictions, targets) -> Value``; by default hinge for a model with one
+    output and cross-entropy for several. ``optimizer``: an optimizer object, ``"adam"``
+    or ``"sgd"``; by default ``Adam(model.parameters(), lr=0.05)`` (``lr`` overrides the
+    rate of a named or default optimizer). ``batch_size=None`` uses every point at every
+    step; otherwise the points are shuffled each epoch (seeded by ``seed``) and taken
+    ``batch_size`` at a time. ``progress`` shows a tqdm bar when output is a terminal.
+
+    ``compiled=True`` traces the step's graph once with ``autograd.compile`` and replays
+    it while the batch stays the same (with the full batch: every step).
+
+    Every argument is checked before the first step; a bad one raises ``ValueError``
+    saying what is wrong.
+    """
+    params = model.parameters()
+    if not params:
+        raise ValueError("the model has no parameters to train")
+    k = _check_data(model, X, y)
+    if loss is None:
+        loss = "hinge" if k == 1 else "cross_entropy"
+    if not callable(loss):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a function")
+        _check_labels(loss, y, k)
+    steps = _check_count("steps", steps)
+    batch_size = _check_count("batch_size", batch_size, allow_none=True)
+    if batch_size is not None and batch_size > len(X):
+        raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(X)} points)")
+    opt = _make_optimizer(optimizer, params, lr)
+    if compiled and not hasattr(autograd, "compile"):
+        raise ValueError("compiled=True needs autograd.compile, which this chainrule does not have yet")
+    probe = _batch_loss(loss, [model(X[0])], [y[0]])  # a loss function that fails, fails now
+    if not isinstance(probe, Value):
+        raise ValueError(f"the loss must return a Value, got {type(probe).__name__}")
+
+    history = History()
+    batches = _batches(len(X), batch_size, random.Random(seed))
+    bar = _progress_bar(steps) if progress else None
+    tape, traced = None, None
+    try:
+        for _ in range(steps):
+            idx = next(batches)
+            targets = [y[i] for i in idx]
+            if compiled:
+                if idx is not traced:  # a new batch: its data are constants of the trace
+                    outputs = [model(X[i]) for i in idx]
+                    tape, traced = autograd.compile(_batch_loss(loss, outputs, targets), params), idx
+                outputs = [model.predict(X[i]) for i in idx]  # floats, for the accuracy
+                opt.zero_grad()
+                value = tape()
+            else:
+                outputs = [model(X[i]) for i in idx]
+                L = _batch_loss(loss, outputs, targets)
+                opt.zero_grad()
+                L.backward()
+                value = L.data
+                outputs = [[o.data for o in out] if isinstance(out, list) else out.data for out in outputs]
+            opt.step()
+            history.loss.append(value)
+            history.accuracy.append(_batch_accuracy(loss, outputs, targets))
+            if bar is not None:
+                bar.set_postfix(loss=f"{value:.4f}", acc=f"{history.accuracy[-1]:.1%}", refresh=False)
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress_bar(steps: int):
+    """A tqdm bar on a terminal; None when output goes to a file or a pipe."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    from tqdm import tqdm  # only a terminal needs it
+
+    return tqdm(total=steps, unit="step", file=sys.stdout)
+
+
+# --- diagnostics ---------------------------------------------------------------------------------
+
+
+def grad_norms(model: Module) -> list[float]:
+    """The length sqrt(sum g^2) of each layer's gradient, input side first.
+
+    After a backward pass, a list that falls off from the last layer to the
+    first is the vanishing gradient: each layer multiplies the signal going
+    back by its weights and its activation's slope (at most 1/4 for sigmoid).
+    A model without ``layers`` counts as one layer.
+    """
+    layers = getattr(model, "layers", None) or [model]
+    return [math.sqrt(math.fsum(p.grad * p.grad for p in layer.parameters())) for layer in layers]

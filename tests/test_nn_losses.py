@@ -1,0 +1,329 @@
+"""nn.losses: values and gradients against hand arithmetic, mpmath, the unfused graph and PyTorch."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import pytest
+from conftest import require
+
+import autograd
+from autograd import OPS, Value, backward_steps, gradcheck, topological_order
+from nn import binary_cross_entropy, cross_entropy, hinge, mse, softmax
+
+mpmath.mp.dps = 50
+
+
+def grads(values):
+    return [v.grad for v in values]
+
+
+# --- mse -----------------------------------------------------------------------------------------
+
+
+def test_mse_by_hand():
+    pred = [Value(1.0), Value(2.0), Value(4.0)]
+    loss = mse(pred, [0.5, 2.0, 1.0])
+    assert loss.data == pytest.approx((0.25 + 0.0 + 9.0) / 3, rel=1e-15)
+    loss.backward()
+    # dL/dpred_i = 2 (pred_i - y_i) / n
+    assert grads(pred) == pytest.approx([2 * 0.5 / 3, 0.0, 2 * 3.0 / 3], rel=1e-15)
+
+
+def test_mse_of_one_prediction():
+    p = Value(3.0)
+    loss = mse(p, 1.0)
+    loss.backward()
+    assert (loss.data, p.grad) == (4.0, 4.0)
+
+
+@pytest.mark.parametrize(
+    "pred, target, message",
+    [([Value(1.0)], [1.0, 2.0], "1 predictions but 2 targets"), ([], [], "no predictions"),
+     ([Value(1.0)], 2.0, "single target"), (Value(1.0), [1.0], "one prediction but 1 targets")],
+)
+def test_mse_mismatched_lengths(pred, target, message):
+    with pytest.raises(ValueError, match=message):
+        mse(pred, target)
+
+
+# --- binary cross-entropy ---------------------------------------------------------------------------
+
+
+def mp_bce(z, y):
+    """-(y log s + (1-y) log(1-s)) with s = sigmoid(z), as log(1 + e^z) - y z (no 1 - s to round to 0)."""
+    z = mpmath.mpf(z)
+    return mpmath.log1p(mpmath.exp(z)) - y * z, 1 / (1 + mpmath.exp(-z)) - y
+
+
+@pytest.mark.parametrize(
+    "z, y",
+    [(-3.0, 1), (0.5, 0), (0.0, 1), (40.0, 0), (40.0, 1), (-800.0, 1), (800.0, 0), (2.5, 0.3), (-1.0, 0.75)],
+)
+def test_bce_from_a_sigmoid_is_stable_and_exact(z, y):
+    score = Value(z)
+    p = score.sigmoid()
+    loss = binary_cross_entropy(p, y)
+    loss.backward()
+    exact_loss, exact_grad = mp_bce(z, y)
+    # log(1 + e^-40) is 4e-18: without a log1p op the engine gets it to within 1e-16, not relatively
+    assert loss.data == pytest.approx(float(exact_loss), rel=1e-13, abs=1e-16)
+    # dL/dz = sigmoid(z) - y
+    assert score.grad == pytest.approx(float(exact_grad), rel=1e-12, abs=1e-300)
+    assert p not in set(topological_order(loss))  # computed from the score, not the rounded probability
+
+
+def test_bce_from_a_probability():
+    p = Value(0.8)
+    loss = binary_cross_entropy(p, 1)
+    loss.backward()
+    assert loss.data == pytest.approx(-math.log(0.8), rel=1e-15)
+    assert p.grad == pytest.approx(-1 / 0.8, rel=1e-15)
+    q = Value(0.8)
+    soft = binary_cross_entropy(q, 0.25)
+    soft.backward()
+    assert soft.data == pytest.approx(-(0.25 * math.log(0.8) + 0.75 * math.log(0.2)), rel=1e-14)
+    # d/dp -(y log p + (1-y) log(1-p)) = -y/p + (1-y)/(1-p)
+    assert q.grad == pytest.approx(-0.25 / 0.8 + 0.75 / 0.2, rel=1e-14)
+    assert binary_cross_entropy(Value(1.0), 1).data == 0.0  # only the term that counts is taken
+
+
+def test_bce_mean_over_a_list():
+    zs = [Value(-1.0), Value(2.0)]
+    loss = binary_cross_entropy([z.sigmoid() for z in zs], [0, 1])
+    expected = (float(mp_bce(-1.0, 0)[0]) + float(mp_bce(2.0, 1)[0])) / 2
+    assert loss.data == pytest.approx(expected, rel=1e-14)
+
+
+def test_bce_errors():
+    with pytest.raises(ValueError, match="log"):
+        binary_cross_entropy(Value(0.0), 1)  # log(0): the probability has rounded away, use the score
+    with pytest.raises(ValueError, match="not a probability"):
+        binary_cross_entropy(Value(1.5), 1)
+    with pytest.raises(ValueError, match="target 2.0 is not between 0 and 1"):
+        binary_cross_entropy(Value(0.0).sigmoid(), 2)
+
+
+# --- softmax -----------------------------------------------------------------------------------------
+
+
+def mp_softmax(zs):
+    exps = [mpmath.exp(mpmath.mpf(z)) for z in zs]
+    total = mpmath.fsum(exps)
+    return [e / total for e in exps]
+
+
+def test_softmax_values_and_gradients():
+    zs = [Value(1.0), Value(-0.5), Value(2.0)]
+    p = softmax(zs)
+    exact = mp_softmax([1.0, -0.5, 2.0])
+    assert [q.data for q in p] == pytest.approx([float(e) for e in exact], rel=1e-14)
+    assert math.fsum(q.data for q in p) == pytest.approx(1.0, rel=1e-15)
+    p[0].backward()
+    # d p_0 / d z_j = p_0 (delta_0j - p_j)
+    expected = [float(exact[0] * ((1 if j == 0 else 0) - exact[j])) for j in range(3)]
+    assert grads(zs) == pytest.approx(expected, rel=1e-12)
+
+
+def test_softmax_is_stable_for_large_logits():
+    p = softmax([1000.0, 1001.0, 999.0])
+    assert [q.data for q in p] == pytest.approx([float(e) for e in mp_softmax([0.0, 1.0, -1.0])], rel=1e-14)
+
+
+# --- the fused cross-entropy -----------------------------------------------------------------------------
+
+
+def mp_cross_entropy(zs, label):
+    log_total = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(z)) for z in zs))
+    return log_total - zs[label]
+
+
+def unfused_cross_entropy(zs, label):
+    """-log softmax(z)[label] from the engine's own ops: exp, sum, log, minus."""
+    return autograd.sum([z.exp() for z in zs]).log() - zs[label]
+
+
+CASES = [([2.0, 1.0, 0.1], 0), ([2.0, 1.0, 0.1], 2), ([-1.5, 0.3, 4.0, 0.0], 1), ([0.7, -0.7], 1)]
+
+
+@pytest.mark.parametrize("logits, label", CASES)
+def test_cross_entropy_is_one_node_with_local_gradients_p_minus_y(logits, label):
+    zs = [Value(z) for z in logits]
+    loss = cross_entropy(zs, label)
+    assert loss.op == "cross_entropy" and loss.parents == tuple(zs)
+    assert loss.data == pytest.approx(float(mp_cross_entropy(logits, label)), rel=1e-14)
+    p = mp_softmax(logits)
+    expected = [float(p[i] - (1 if i == label else 0)) for i in range(len(logits))]
+    assert loss.local_grads() == pytest.approx(expected, rel=1e-13, abs=1e-16)
+    loss.backward()
+    assert grads(zs) == pytest.approx(expected, rel=1e-13, abs=1e-16)
+
+
+@pytest.mark.parametrize("logits, label", CASES)
+def test_fused_and_unfused_cross_entropy_agree(logits, label):
+    fused_in, unfused_in = [Value(z) for z in logits], [Value(z) for z in logits]
+    fused, unfused = cross_entropy(fused_in, label), unfused_cross_entropy(unfused_in, label)
+    fused.backward()
+    unfused.backward()
+    assert fused.data == pytest.approx(unfused.data, rel=1e-14)
+    assert grads(fused_in) == pytest.approx(grads(unfused_in), rel=1e-12, abs=1e-15)
+    assert len(topological_order(fused)) == len(logits) + 1 < len(topological_order(unfused))
+
+
+def test_cross_entropy_inside_a_larger_graph_passes_gradcheck():
+    w = [Value(0.3, name="w0"), Value(-1.2, name="w1"), Value(0.8, name="w2")]
+
+    def loss():
+        x = 1.5
+        return cross_entropy([w[0] * x, (w[1] * x).tanh(), w[2] * w[0]], 1)
+
+    report = gradcheck(loss, w)
+    assert report.ok, str(report)
+
+
+def test_cross_entropy_is_stable_where_the_unfused_graph_overflows():
+    zs = [Value(1000.0), Value(0.0), Value(1001.0)]
+    loss = cross_entropy(zs, 0)
+    assert loss.data == pytest.approx(float(mp_cross_entropy([1000.0, 0.0, 1001.0], 0)), rel=1e-14)
+    loss.backward()
+    p = mp_softmax([0.0, -1000.0, 1.0])
+    assert grads(zs) == pytest.approx([float(p[0] - 1), float(p[1]), float(p[2])], rel=1e-13, abs=1e-300)
+    with pytest.raises(OverflowError, match="exp"):
+        unfused_cross_entropy([Value(1000.0), Value(0.0)], 0)
+
+
+def test_cross_entropy_in_the_op_table_and_the_step_table():
+    op = OPS["cross_entropy"]
+    assert op.arity == -1 and op.text == ("d CE/dz_i = p_i - y_i",)
+    assert op.forward(2.0, 1.0, 0.1) == pytest.approx(float(mp_cross_entropy([2.0, 1.0, 0.1], 0)), rel=1e-14)
+    zs = [Value(2.0), Value(1.0)]
+    (step,) = list(backward_steps(cross_entropy(zs, 1)))
+    assert step.rule == "d CE/dz_i = p_i - y_i"
+    assert [e.local for e in step.edges] == pytest.approx([float(p) for p in mp_softmax([2.0, 1.0])][:1] + [
+        float(mp_softmax([2.0, 1.0])[1] - 1)], rel=1e-14)
+    assert isinstance(cross_entropy(zs, 1)._rule.label, int)  # a number, not a node: no reference cycle
+
+
+def test_cross_entropy_mean_over_a_batch():
+    rows = [[Value(1.0), Value(2.0)], [Value(0.5), Value(-0.5)]]
+    loss = cross_entropy(rows, [0, 0])
+    expected = (mp_cross_entropy([1.0, 2.0], 0) + mp_cross_entropy([0.5, -0.5], 0)) / 2
+    assert loss.data == pytest.approx(float(expected), rel=1e-14)
+    loss.backward()
+    p = mp_softmax([1.0, 2.0])
+    assert grads(rows[0]) == pytest.approx([float((p[0] - 1) / 2), float(p[1] / 2)], rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "logits, label, error, message",
+    [
+        ([1.0, 2.0], 2, ValueError, r"label 2 is not a class of 2 logits \(0 .. 1\)"),
+        ([1.0, 2.0], -1, ValueError, "label -1"),
+        ([1.0, 2.0], True, TypeError, "class index"),
+        ([1.0, 2.0], 1.0, TypeError, "class index"),
+        ([], 0, ValueError, "non-empty list of logits"),
+        ([1.0, math.inf], 0, ValueError, "logit 1 is inf"),
+        ([[1.0, 2.0]], [0, 1], ValueError, "1 rows of logits but 2 labels"),
+    ],
+)
+def test_cross_entropy_errors(logits, label, error, message):
+    with pytest.raises(error, match=message):
+        cross_entropy(logits, label)
+
+
+# --- hinge -----------------------------------------------------------------------------------------------
+
+
+def test_hinge_by_hand():
+    s = [Value(0.3), Value(0.3), Value(2.0), Value(-0.5)]
+    loss = hinge(s, [1, 0, 1, -1])
+    # max(0, 1 - y s) with y = +1, -1, +1, -1: 0.7, 1.3, 0, 0.5
+    assert loss.data == pytest.approx((0.7 + 1.3 + 0.0 + 0.5) / 4, rel=1e-15)
+    loss.backward()
+    # -y / n where the margin is violated, 0 where it is not
+    assert grads(s) == [-0.25, 0.25, 0.0, 0.25]
+
+
+def test_hinge_labels_must_be_binary():
+    with pytest.raises(ValueError, match="label 2 must be 0 or 1"):
+        hinge(Value(1.0), 2)
+
+
+# --- PyTorch as a second oracle --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def torch():
+    require("torch")
+    import torch
+
+    return torch
+
+
+def torch_leaf(torch, xs):
+    return torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+
+
+def test_losses_match_torch(torch):
+    F = torch.nn.functional
+    xs = [0.3, -1.7, 2.4, 0.05]
+    targets = [1.0, 0.0, 0.0, 1.0]
+
+    ours = [Value(x) for x in xs]
+    theirs = torch_leaf(torch, xs)
+    loss = mse(ours, [0.5, -1.0, 2.0, 0.0])
+    loss.backward()
+    ref = F.mse_loss(theirs, torch.tensor([0.5, -1.0, 2.0, 0.0], dtype=torch.float64))
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-14)
+    assert grads(ours) == pytest.approx(theirs.grad.tolist(), rel=1e-14)
+
+    ours = [Value(x) for x in xs]
+    theirs = torch_leaf(torch, xs)
+    loss = binary_cross_entropy([v.sigmoid() for v in ours], targets)
+    loss.backward()
+    ref = F.binary_cross_entropy_with_logits(theirs, torch.tensor(targets, dtype=torch.float64))
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-14)
+    assert grads(ours) == pytest.approx(theirs.grad.tolist(), rel=1e-13)
+
+    probs = [0.2, 0.9, 0.55, 0.01]
+    ours = [Value(p) for p in probs]
+    theirs = torch_leaf(torch, probs)
+    loss = binary_cross_entropy(ours, targets)
+    loss.backward()
+    ref = F.binary_cross_entropy(theirs, torch.tensor(targets, dtype=torch.float64))
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-14)
+    assert grads(ours) == pytest.approx(theirs.grad.tolist(), rel=1e-13)
+
+    ours = [Value(x) for x in xs]
+    theirs = torch_leaf(torch, xs)
+    signs = torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64)
+    loss = hinge(ours, [1, 0, 0, 1])
+    loss.backward()
+    ref = torch.clamp(1 - signs * theirs, min=0).mean()
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-15)
+    assert grads(ours) == pytest.approx(theirs.grad.tolist(), rel=1e-15)
+
+
+def test_softmax_and_cross_entropy_match_torch(torch):
+    F = torch.nn.functional
+    rows = [[2.0, 1.0, 0.1, -3.0], [0.0, 0.0, 5.0, 1.0], [-1.0, 2.5, 2.4, 0.3]]
+    labels = [0, 3, 2]
+    ours = [[Value(z) for z in row] for row in rows]
+    theirs = torch_leaf(torch, rows)
+    loss = cross_entropy(ours, labels)
+    loss.backward()
+    ref = F.cross_entropy(theirs, torch.tensor(labels))
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-14)
+    for row, ref_row in zip(ours, theirs.grad.tolist(), strict=True):
+        assert grads(row) == pytest.approx(ref_row, rel=1e-12, abs=1e-16)
+
+    zs = [Value(z) for z in rows[2]]
+    p = softmax(zs)
+    ref = F.softmax(torch.tensor(rows[2], dtype=torch.float64), 0)
+    assert [q.data for q in p] == pytest.approx(ref.tolist(), rel=1e-14)

@@ -1,0 +1,303 @@
+"""nn.train: fit learns the course's data sets, checks its arguments first, and grad_norms shows vanishing."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import statistics
+
+import pytest
+
+import autograd
+import nn
+from autograd import Value
+from nn import MLP, SGD, Adam, Module, accuracy, fit, grad_norms, make_blobs, make_moons, make_xor, mse
+from nn.train import predicted_class
+
+# --- what the issue asks it to learn ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_moons_reach_97_percent_within_150_steps():
+    X, y = make_moons(100, noise=0.1, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", steps=150, progress=False)
+    assert len(history.loss) == len(history.accuracy) == 150
+    assert max(history.accuracy) >= 0.97
+    assert accuracy(model, X, y) >= 0.97  # the trained model, measured after the last step
+    assert history.loss[-1] < 0.1 * history.loss[0]
+
+
+def test_xor_is_learned_completely():
+    X, y = make_xor()
+    model = MLP(2, [8, 1], activation="tanh", seed=0)
+    history = fit(model, X, y, steps=100, progress=False)
+    assert accuracy(model, X, y) == 1.0 and history.accuracy[-1] == 1.0
+
+
+def test_three_blobs_with_cross_entropy_by_default():
+    X, y = make_blobs(60, seed=1)
+    model = MLP(2, [8, 3], seed=1)
+    history = fit(model, X, y, steps=40, progress=False)  # three outputs: cross-entropy is the default
+    assert accuracy(model, X, y) >= 0.95
+    assert history.loss[0] > 0.5 > history.loss[-1]
+
+
+@pytest.mark.parametrize("loss, outputs", [("mse", 1), ("mse", 2), ("binary_cross_entropy", 1)])
+def test_the_other_losses_train(loss, outputs):
+    X, y = make_moons(40, noise=0.1, seed=2)
+    model = MLP(2, [8, outputs], seed=2)
+    history = fit(model, X, y, loss=loss, steps=30, progress=False)
+    assert history.loss[-1] < 0.6 * history.loss[0]
+    assert history.accuracy[-1] >= 0.8
+
+
+# --- the loop itself, against a loop written out by hand -----------------------------------------------
+
+
+def test_fit_is_the_loop_written_by_hand():
+    X, y = make_moons(20, noise=0.1, seed=3)
+    fitted, by_hand = MLP(2, [4, 1], seed=3), MLP(2, [4, 1], seed=3)
+    history = fit(fitted, X, y, steps=4, progress=False)  # defaults: hinge, Adam(lr=0.05), full batch
+
+    opt = Adam(by_hand.parameters(), lr=0.05)
+    losses, accuracies = [], []
+    for _ in range(4):
+        scores = [by_hand(x) for x in X]
+        loss = nn.hinge(scores, y)
+        hits = sum((s.data > 0) == (label == 1) for s, label in zip(scores, y, strict=True))
+        accuracies.append(hits / len(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.data)
+    assert history.loss == losses and history.accuracy == accuracies
+    assert fitted.state_dict() == by_hand.state_dict()
+
+
+def test_fit_with_an_optimizer_object_and_a_loss_function():
+    X, y = make_moons(16, noise=0.1, seed=4)
+    targets = [2.0 * label - 1.0 for label in y]
+    model = MLP(2, [4, 1], seed=4)
+    start = model.state_dict()
+    calls = []
+
+    def squared(predictions, t):
+        calls.append(len(predictions))
+        return mse(predictions, [2.0 * label - 1.0 for label in t])
+
+    opt = SGD(model.parameters(), lr=0.1)
+    history = fit(model, X, y, loss=squared, optimizer=opt, steps=1, progress=False)
+    fresh = MLP(2, [4, 1], seed=4)
+    fresh.load_state_dict(start)
+    assert history.loss == [mse([fresh(x) for x in X], targets).data]
+    assert calls == [1, 16]  # one probe of the first point before training, then the step
+
+
+def test_minibatches_cover_every_point_once_per_epoch():
+    X = [[i / 10, -i / 10] for i in range(10)]
+    y = list(range(10))  # a loss function sees the labels as given: here, each point's index
+    seen = []
+
+    def record(predictions, targets):
+        seen.append(list(targets))
+        return mse(predictions, [0.0] * len(predictions))
+
+    model = MLP(2, [2, 1], seed=0)
+    history = fit(model, X, y, loss=record, steps=7, batch_size=3, progress=False, seed=5)
+    batches = seen[1:]  # after the probe
+    assert len(history.loss) == 7 and [len(b) for b in batches] == [3, 3, 3, 1, 3, 3, 3]
+    assert sorted(sum(batches[:4], [])) == list(range(10))  # epoch 1: every point once
+    assert batches[:4] != batches[4:8]  # reshuffled for epoch 2
+    again = []
+    fit(MLP(2, [2, 1], seed=0), X, y, loss=lambda p, t: again.append(list(t)) or mse(p, [0.0] * len(p)),
+        steps=7, batch_size=3, progress=False, seed=5)
+    assert again[1:] == batches  # the seed fixes the order
+
+
+def test_the_history_records_each_step_before_its_update():
+    X, y = make_xor()
+    model = MLP(2, [3, 1], seed=1)
+    before = accuracy(model, X, y)
+    history = fit(model, X, y, steps=3, progress=False)
+    assert history.accuracy[0] == before and len(history) == 3
+    assert all(isinstance(v, float) for v in history.loss + history.accuracy)
+
+
+def test_accuracy_and_predicted_class():
+    assert predicted_class(0.2) == 1 and predicted_class(-0.2) == 0 and predicted_class(0.4, 0.5) == 0
+    assert predicted_class([0.1, 3.0, -1.0]) == 1
+    model = MLP(1, [1], activation="linear", seed=0)
+    model.layers[0].neurons[0].w[0].data, model.layers[0].neurons[0].b.data = 1.0, 0.0  # the identity
+    assert accuracy(model, [[-1.0], [2.0], [3.0]], [0, 1, 0]) == pytest.approx(2 / 3)
+    assert accuracy(model, [[-1.0], [2.0]], [-1, 1]) == 1.0  # -1/+1 labels work too
+
+
+def test_mse_on_real_valued_targets_has_no_accuracy():
+    X = [[0.0, 1.0], [1.0, 0.0]]
+    history = fit(MLP(2, [2, 1], seed=0), X, [0.3, 2.5], loss="mse", steps=2, progress=False)
+    assert all(math.isnan(a) for a in history.accuracy)
+
+
+# --- arguments are checked before the first step ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, y, options, message",
+    [
+        ([], [], {}, "the data set is empty"),
+        ([[0.0, 1.0, 2.0]], [1], {}, r"X\[0\] has 3 numbers but the model takes 2 inputs"),
+        ([[0.0, 1.0], [1.0]], [1, 0], {}, r"X\[1\] has 1 numbers"),
+        ([[0.0, math.nan]], [1], {}, r"X\[0\]\[1\] must be a finite number"),
+        ([[0.0, 1.0], [1.0, 0.0]], [1], {}, "X has 2 points but y has 1 labels"),
+        ([[0.0, 1.0]], [2], {"loss": "hinge"}, r"y\[0\] = 2 does not fit loss 'hinge'"),
+        ([[0.0, 1.0]], [0.5], {"loss": "hinge"}, "must be 0 or 1"),
+        ([[0.0, 1.0]], [3], {"loss": "binary_cross_entropy"}, "does not fit loss 'binary_cross_entropy'"),
+        ([[0.0, 1.0]], [1], {"loss": "cross_entropy"}, "needs one output per class"),
+        ([[0.0, 1.0]], [1], {"loss": "l1"}, "unknown loss 'l1'"),
+        ([[0.0, 1.0]], [1], {"lr": 0.0}, "learning rate lr must be a positive number, got 0.0"),
+        ([[0.0, 1.0]], [1], {"lr": -0.01}, "got -0.01"),
+        ([[0.0, 1.0]], [1], {"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
+        ([[0.0, 1.0]], [1], {"steps": 0}, "steps must be a whole number >= 1"),
+        ([[0.0, 1.0]], [1], {"batch_size": 0}, "batch_size must be a whole number >= 1"),
+        ([[0.0, 1.0]], [1], {"batch_size": 2}, r"batch_size 2 is larger than the data set \(1 points\)"),
+        ([[0.0, 1.0]], [1], {"loss": lambda p, t: 1.0}, "the loss must return a Value, got float"),
+    ],
+)
+def test_bad_arguments_fail_before_any_step(X, y, options, message):
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, progress=False, **options)
+    assert model.state_dict() == before
+
+
+def test_multi_output_argument_errors():
+    model = MLP(2, [3, 3], seed=0)
+    with pytest.raises(ValueError, match="'hinge' needs a model with 1 output"):
+        fit(model, [[0.0, 1.0]], [1], loss="hinge", progress=False)
+    with pytest.raises(ValueError, match=r"y\[0\] = 3 does not fit loss 'cross_entropy'.*0 \.\. 2"):
+        fit(model, [[0.0, 1.0]], [3], progress=False)
+
+
+def test_an_optimizer_object_and_lr_together_is_an_error():
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="give lr or an optimizer object, not both"):
+        fit(model, [[0.0, 1.0]], [1], optimizer=SGD(model.parameters(), lr=0.1), lr=0.5, progress=False)
+    with pytest.raises(ValueError, match="no parameters"):
+        fit(Module(), [[0.0, 1.0]], [1], progress=False)
+
+
+# --- the progress bar ---------------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_no_progress_bar_when_output_is_not_a_terminal(capsys):
+    fit(MLP(2, [2, 1], seed=0), *make_xor(), steps=3)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_progress_bar_with_loss_and_accuracy_on_a_terminal(monkeypatch):
+    screen = Terminal()
+    monkeypatch.setattr("sys.stdout", screen)
+    fit(MLP(2, [2, 1], seed=0), *make_xor(), steps=3)
+    text = screen.getvalue()
+    assert "3/3" in text and "loss=" in text and "acc=" in text
+    quiet = Terminal()
+    monkeypatch.setattr("sys.stdout", quiet)
+    fit(MLP(2, [2, 1], seed=0), *make_xor(), steps=3, progress=False)
+    assert quiet.getvalue() == ""
+
+
+# --- compiled replay --------------------------------------------------------------------------------------
+
+
+needs_compile = pytest.mark.skipif(not hasattr(autograd, "compile"), reason="this engine has no autograd.compile")
+
+
+@needs_compile
+@pytest.mark.parametrize(
+    "loss, outputs, data",
+    [
+        ("hinge", 1, make_moons(30, noise=0.1, seed=6)),
+        ("binary_cross_entropy", 1, make_moons(30, noise=0.1, seed=6)),
+        ("cross_entropy", 3, make_blobs(30, seed=6)),
+        ("mse", 3, make_blobs(30, seed=6)),
+    ],
+)
+def test_compiled_fit_matches_the_dynamic_one(loss, outputs, data):
+    X, y = data
+    dynamic, compiled = MLP(2, [6, 6, outputs], seed=6), MLP(2, [6, 6, outputs], seed=6)
+    a = fit(dynamic, X, y, loss=loss, steps=6, progress=False)
+    b = fit(compiled, X, y, loss=loss, steps=6, progress=False, compiled=True)
+    assert b.loss == pytest.approx(a.loss, rel=1e-10)
+    assert b.accuracy == a.accuracy
+    trained = [p.data for p in dynamic.parameters()]
+    assert [p.data for p in compiled.parameters()] == pytest.approx(trained, rel=1e-9)
+
+
+@needs_compile
+def test_compiled_fit_with_minibatches_matches_too():
+    X, y = make_moons(20, noise=0.1, seed=7)
+    a = fit(MLP(2, [4, 1], seed=7), X, y, steps=5, batch_size=8, progress=False)
+    b = fit(MLP(2, [4, 1], seed=7), X, y, steps=5, batch_size=8, progress=False, compiled=True)
+    assert b.loss == pytest.approx(a.loss, rel=1e-10) and b.accuracy == a.accuracy
+
+
+def test_compiled_needs_autograd_compile(monkeypatch):
+    monkeypatch.delattr(autograd, "compile", raising=False)
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="compiled=True needs autograd.compile"):
+        fit(model, *make_xor(), steps=1, progress=False, compiled=True)
+
+
+# --- gradient norms and the vanishing gradient (the course's Exercise 5.4) -------------------------------
+
+
+def test_grad_norms_by_hand():
+    model = MLP(1, [2, 1], seed=0)
+    (n1, n2), (out,) = model.layers[0].neurons, model.layers[1].neurons
+    n1.w[0].data, n1.b.data = 2.0, 0.5  # z1 = 2x + 0.5 > 0 at x = 1: h1 = 2.5
+    n2.w[0].data, n2.b.data = -1.0, 0.0  # z2 = -1 < 0: h2 = 0, relu blocks the gradient
+    out.w[0].data, out.w[1].data, out.b.data = 3.0, 4.0, 0.1
+    model([1.0]).backward()
+    # layer 2: dL/dv = (h1, h2) = (2.5, 0), dL/dc = 1;
+    # layer 1: dL/dw1 = v1 x = 3, dL/db1 = v1 = 3, and neuron 2 is blocked (all 0)
+    assert grad_norms(model) == pytest.approx([math.sqrt(3**2 + 3**2), math.sqrt(2.5**2 + 1)], rel=1e-15)
+    assert grad_norms(n1) == pytest.approx([math.sqrt(18)], rel=1e-15)
+
+
+def last_over_first(activation: str, seed: int, depth: int = 12, width: int = 16, points: int = 100) -> float:
+    """Gradient norm of the last layer over the first, for MSE on random points at initialisation."""
+    rng = random.Random(seed)
+    X = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(points)]
+    y = [rng.uniform(-1, 1) for _ in range(points)]
+    model = MLP(2, [width] * (depth - 1) + [1], activation=activation, init="he", seed=seed)
+    mse([model(x) for x in X], y).backward()
+    norms = grad_norms(model)
+    assert len(norms) == depth
+    return norms[-1] / norms[0]
+
+
+@pytest.mark.slow
+def test_sigmoid_gradients_vanish_in_a_deep_network():
+    # each sigmoid layer scales the gradient by at most 1/4 times its weights: over 11 layers it dies away
+    assert statistics.median(last_over_first("sigmoid", seed) for seed in range(10)) > 1_000
+
+
+@pytest.mark.slow
+def test_relu_with_he_init_keeps_them_alive():
+    assert statistics.median(last_over_first("relu", seed) for seed in range(10)) < 10
+
+
+def test_grad_norms_of_a_model_without_layers():
+    neuron = nn.Neuron(2, seed=0)
+    out = neuron([1.0, -2.0])
+    out.backward()
+    assert grad_norms(neuron) == pytest.approx([math.sqrt(sum(p.grad**2 for p in neuron.parameters()))])
+    assert isinstance(out, Value)

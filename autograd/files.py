@@ -24,6 +24,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     folder = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(temporary, _mode_for(target))
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -36,3 +38,13 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
             pass
         raise
     return target
+
+
+def _mode_for(target: Path) -> int:
+    """The old file's permissions if it exists, else 0666 less the umask, as open() would."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

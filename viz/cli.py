@@ -231,7 +231,7 @@ def run_steps(args: argparse.Namespace) -> int:
     root = expression.output
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
-    print("Backward pass, one node at a time (upstream = dL/dnode):")
+    print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))
     if target is not None:
         print()

@@ -287,6 +287,8 @@ def _assemble(data: dict, svg: str) -> str:
   <span class="key g-none">grad &#x2014;</span> not reached yet
   <span class="key g-partial">grad 0.12&#x2026;</span> partial: some children have sent their share
   <span class="key g-final">grad 0.12</span> final: every child has sent.
+  <span class="key now">red</span> the node stepping now and the edges it sends along;
+  <span class="key to">blue</span> its parents, receiving.
   Gradient flows against the arrows. Click a node to see its gradient two ways.
 </p>
 <main>

@@ -411,7 +411,9 @@
         " (after step " + finalAt[i] + ")."));
       return;
     }
-    nodeView.append(el("p", {}, dL(i) + " = ", num(NODES[i].grad, "grad")));
+    nodeView.append(el("p", {}, dL(i) + " = ", num(NODES[i].grad, "grad"),
+      pos < finalAt[i] ? " once the pass is over (" + label(i) + " is final after step " + finalAt[i] +
+        "; the graph shows step " + pos + ")" : ""));
     nodeView.append(localForm(i), globalForm(i));
   }
 
@@ -503,9 +505,17 @@
     $("next").disabled = pos === STEPS.length;
     document.body.dataset.position = String(pos);
     if (graphBox.classList.contains("full") && pos > 0) {
-      const current = document.getElementById("v" + STEPS[pos - 1].node);
-      if (current) current.scrollIntoView({block: "nearest", inline: "nearest"});
+      // Centre the op between the node stepping now and its parents; only the graph scrolls, not the page.
+      const op = document.getElementById("op" + STEPS[pos - 1].node);
+      if (op) centre(op);
     }
+  }
+
+  function centre(element) {
+    const box = graphBox.getBoundingClientRect();
+    const r = element.getBoundingClientRect();
+    graphBox.scrollLeft += r.left + r.width / 2 - (box.left + box.width / 2);
+    graphBox.scrollTop += r.top + r.height / 2 - (box.top + box.height / 2);
   }
 
   function play() {

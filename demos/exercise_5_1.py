@@ -31,8 +31,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from autograd import parse, topological_order
 from autograd.gradcheck import relative_error
 from demos.common import heading, run, start
-from viz import render
-from viz.stepper import stepper_html
+from viz import render, stepper_html
 from viz.tables import forward_table, num, step_table, table
 
 FORMULA = "a1 = w1*x + b1; h1 = relu(a1); a2 = w2*h1 + b2; h2 = relu(a2); L = (y - h2)**2"

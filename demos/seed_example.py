@@ -30,8 +30,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from autograd import gradcheck, parse, paths
 from autograd.gradcheck import relative_error
 from demos.common import heading, local_form, run, start
-from viz import render
-from viz.stepper import stepper_html
+from viz import render, stepper_html
 from viz.tables import forward_table, label, num, step_table, table
 
 FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"

@@ -37,6 +37,7 @@ import nn
 from autograd import Value, numerical_grad
 from autograd.gradcheck import relative_error
 from demos.common import heading, max_abs, run, start
+from viz import render
 from viz.tables import table
 
 
@@ -143,6 +144,23 @@ def check(case: Case) -> tuple[float, float]:
     return formula_vs_engine, formula_vs_numeric
 
 
+def draw_cross_entropy(demo) -> None:
+    """The two softmax + cross-entropy graphs for three logits, to put side by side."""
+    logits = [Value(2.0, name="z1"), Value(1.0, name="z2"), Value(0.1, name="z3")]
+    fused = nn.cross_entropy(logits, 0)
+    fused.name = "CE"
+    fused.backward()
+    render(fused, demo.path("cross-entropy-fused.svg"))
+    demo.wrote(demo.path("cross-entropy-fused.svg"), "one node; its edges carry p - y")
+    for z in logits:
+        z.grad = 0.0
+    long_way = -nn.softmax(logits)[0].log()
+    long_way.name = "CE"
+    long_way.backward()
+    render(long_way, demo.path("cross-entropy-node-by-node.svg"))
+    demo.wrote(demo.path("cross-entropy-node-by-node.svg"), "the same loss in exp, sum, / and log nodes")
+
+
 def main(argv: list[str] | None = None) -> None:
     demo = start("local_gradients", "Each layer's local gradient formula from the course, checked on the "
                  "engine.", argv)
@@ -163,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     print("double); central differences agree to 1e-7 or better, their own truncation error. The softmax")
     print("built node by node has no idea of 'p - y', yet the chain rule through its exp, sum, division")
     print("and log nodes lands exactly on it.")
+    draw_cross_entropy(demo)
     demo.fact("trials", trials)
     demo.finish()
 

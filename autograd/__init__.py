@@ -10,6 +10,8 @@ Read in this order:
 * ``compile``   replaying a fixed graph with numpy, for speed
 """
 
+# compile is the function; its module imports numpy only when compile() runs.
+from .compile import CompileError, Tape, compile
 from .expr import Expression, ExpressionError, parse
 from .functions import cos, exp, log, relu, sigmoid, sin, sqrt, sum, tanh
 from .gradcheck import GradcheckReport, GradcheckRow, gradcheck, numerical_grad
@@ -18,8 +20,8 @@ from .ops import OPS, Op, power_exponent, register, rule_text
 from .value import Value
 
 __all__ = [
-    "OPS", "Edge", "Expression", "ExpressionError", "GradcheckReport", "GradcheckRow", "Op", "Path",
-    "Step", "TooManyPaths", "Value", "backward_steps", "cos", "count_paths", "exp", "gradcheck", "log",
-    "numerical_grad", "parse", "paths", "power_exponent", "register", "relu", "rule_text", "sigmoid", "sin", "sqrt",
-    "sum", "tanh", "topological_order",
+    "OPS", "CompileError", "Edge", "Expression", "ExpressionError", "GradcheckReport", "GradcheckRow", "Op",
+    "Path", "Step", "Tape", "TooManyPaths", "Value", "backward_steps", "compile", "cos", "count_paths", "exp",
+    "gradcheck", "log", "numerical_grad", "parse", "paths", "power_exponent", "register", "relu", "rule_text",
+    "sigmoid", "sin", "sqrt", "sum", "tanh", "topological_order",
 ]

@@ -23,8 +23,8 @@ for Python's cyclic garbage collector to chase).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 LARGEST_FLOAT = "about 1.8e308"
 
@@ -85,7 +85,9 @@ def _pow(a: float, k: float) -> float:
     try:
         return math.pow(a, k)
     except OverflowError:
-        raise OverflowError(f"{fmt(a)} ** {fmt(k)} overflows a float (the largest is {LARGEST_FLOAT})") from None
+        raise OverflowError(
+            f"{fmt(a)} ** {fmt(k)} overflows a float (the largest is {LARGEST_FLOAT})"
+        ) from None
 
 
 def _neg(a: float) -> float:

@@ -15,12 +15,29 @@ node, not ``a + (-1 * b)``.
 from __future__ import annotations
 
 import numbers
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import graph
 from .ops import (
-    ABS, ADD, COS, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SIN, SQRT, SUB, SUM, TANH,
-    Op, PowerRule, _pow,
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SQRT,
+    SUB,
+    SUM,
+    TANH,
+    Op,
+    PowerRule,
+    _pow,
 )
 
 
@@ -37,10 +54,11 @@ class Value:
     __slots__ = ("data", "grad", "name", "op", "parents", "_rule")
 
     def __init__(self, data: float, name: str | None = None):
-        if isinstance(data, numbers.Real):
-            self.data = float(data)
-        else:
-            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r:.60}")
+        if type(data) is not float:  # checked first: a plain float skips the slower ABC check below
+            if not isinstance(data, numbers.Real):
+                raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r:.60}")
+            data = float(data)
+        self.data = data
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
         self.grad = 0.0
@@ -85,37 +103,29 @@ class Value:
 
     # --- arithmetic ------------------------------------------------------------
 
-    def __add__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(ADD, self, other)
+    def __add__(self, other):  # self + other
+        return _apply2(ADD, self, other)
 
     def __radd__(self, other):  # other + self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(ADD, other, self)
+        return _apply2(ADD, other, self)
 
-    def __sub__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(SUB, self, other)
+    def __sub__(self, other):  # self - other
+        return _apply2(SUB, self, other)
 
     def __rsub__(self, other):  # other - self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(SUB, other, self)
+        return _apply2(SUB, other, self)
 
-    def __mul__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(MUL, self, other)
+    def __mul__(self, other):  # self * other
+        return _apply2(MUL, self, other)
 
     def __rmul__(self, other):  # other * self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(MUL, other, self)
+        return _apply2(MUL, other, self)
 
-    def __truediv__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(DIV, self, other)
+    def __truediv__(self, other):  # self / other
+        return _apply2(DIV, self, other)
 
     def __rtruediv__(self, other):  # other / self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(DIV, other, self)
+        return _apply2(DIV, other, self)
 
     def __pow__(self, other):
         if isinstance(other, Value):
@@ -127,8 +137,7 @@ class Value:
         return NotImplemented
 
     def __rpow__(self, other):  # other ** self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply2(POW, other, self)
+        return _apply2(POW, other, self)
 
     def __neg__(self):
         return _apply1(NEG, self)
@@ -214,8 +223,29 @@ def _apply1(op: Op, a: Value) -> Value:
     return _node(op.forward(a.data), op.symbol, (a,), op.rule)
 
 
-def _apply2(op: Op, a: Value, b: Value) -> Value:
-    return _node(op.forward(a.data, b.data), op.symbol, (a, b), op.rule)
+def _apply2(op: Op, a, b):
+    """``a op b`` as a new node; a number on either side becomes a leaf, anything else is not ours.
+
+    Returning NotImplemented lets Python try the other operand's method, and
+    raise its usual TypeError when neither knows the other.
+    """
+    if not isinstance(a, Value):
+        a = _lift(a)
+        if a is None:
+            return NotImplemented
+    if not isinstance(b, Value):
+        b = _lift(b)
+        if b is None:
+            return NotImplemented
+    # _node written out: this line runs for most nodes of every graph, and a call costs.
+    out = _new(Value)
+    out.data = op.forward(a.data, b.data)
+    out.grad = 0.0
+    out.name = None
+    out.op = op.symbol
+    out.parents = (a, b)
+    out._rule = op.rule
+    return out
 
 
 def _lift(x) -> Value | None:
@@ -249,7 +279,11 @@ def sum(values: Iterable) -> Value:  # noqa: A001 - autograd.sum, as the contrac
     A neuron's pre-activation drawn as one Σ node instead of a chain of n
     additions: a clearer picture, a shallower graph and a faster pass.
     """
-    parents = tuple(as_value(v) for v in values)
+    parents = tuple(values)
+    for p in parents:
+        if not isinstance(p, Value):  # rare: numbers among the terms become leaves
+            parents = tuple(as_value(v) for v in parents)
+            break
     if not parents:
         return Value(0.0)
     return _node(SUM.forward(*[p.data for p in parents]), SUM.symbol, parents, SUM.rule)

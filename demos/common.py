@@ -4,13 +4,16 @@ A demo calls ``start`` to read ``--out``, ``--quick`` and ``--seed`` and to make
 its output folder, prints its story for a student, and records the numbers
 that matter with ``Demo.fact``. At the end ``Demo.finish`` repeats those
 numbers one per line as ``FACT name=value``, a format a test (or a curious
-student with grep) can read without parsing prose.
+student with grep) can read without parsing prose. ``run(main)`` starts a
+demo so that ``| head`` or Ctrl-C ends it with a word, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,9 +141,6 @@ def local_form(root, node) -> list[tuple]:
 
 def run(main) -> None:
     """Run a demo's ``main``; a closed pipe (``| head``) or Ctrl-C ends it quietly, not with a traceback."""
-    import os
-    import sys
-
     try:
         main()
     except KeyboardInterrupt:

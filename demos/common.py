@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograd import topological_order
 from autograd.files import atomic_write
 
 
@@ -121,21 +122,28 @@ def figure(width: float, height: float):
     return fig
 
 
-def local_form(root, node) -> list[tuple]:
+@dataclass(frozen=True)
+class Term:
+    """One child's share of a node's gradient: upstream dL/d(child) times local d(child)/d(node)."""
+
+    child: object  # the autograd.Value that uses the node
+    upstream: float
+    local: float
+    contribution: float  # upstream * local
+
+
+def local_form(root, node) -> list[Term]:
     """The local form of the chain rule at ``node``, after ``root.backward()``.
 
     dL/d(node) = sum over the node's children c of dL/dc * dc/d(node): one
-    ``(child, upstream, local, contribution)`` per edge into a child (``x * x``
-    gives two edges). Read off the graph with the public API: each child's
-    grad and ``local_grads()``.
+    Term per edge into a child (``x * x`` gives two). Read off the graph with
+    the public API: each child's grad and ``local_grads()``.
     """
-    from autograd import topological_order
-
     terms = []
     for child in topological_order(root):
         for parent, local in zip(child.parents, child.local_grads(), strict=True):
             if parent is node:
-                terms.append((child, child.grad, local, child.grad * local))
+                terms.append(Term(child, child.grad, local, child.grad * local))
     return terms
 
 

@@ -62,9 +62,9 @@ def show_paths(root, leaf, name: str) -> float:
 def show_local(root, leaf, name: str) -> float:
     """Print the local form at ``leaf``: one term per child; return their sum."""
     terms = local_form(root, leaf)
-    parts = [f"{num(up)} * {num(local)}" for _, up, local, _ in terms]
-    total = math.fsum(t[3] for t in terms)
-    children = ", ".join(label(child) for child, *_ in terms)
+    parts = [f"{num(t.upstream)} * {num(t.local)}" for t in terms]
+    total = math.fsum(t.contribution for t in terms)
+    children = ", ".join(label(t.child) for t in terms)
     print(f"local form:  dL/d{name} = {' + '.join(parts)} = {num(total)}   (children: {children})")
     return total
 
@@ -73,7 +73,7 @@ def forms_disagree(root, leaves) -> float:
     """The largest gap, over ``leaves``, between backprop's grad and the local and the global form."""
     worst = 0.0
     for leaf in leaves:
-        local = math.fsum(term[3] for term in local_form(root, leaf))
+        local = math.fsum(t.contribution for t in local_form(root, leaf))
         over_paths = math.fsum(p.product for p in paths(root, leaf))
         worst = max(worst, abs(local - leaf.grad), abs(over_paths - leaf.grad))
     return worst

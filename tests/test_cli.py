@@ -346,3 +346,15 @@ def test_ctrl_c_exits_130_without_a_traceback():
     assert process.wait(timeout=120) == 130
     assert b"Traceback" not in process.stderr.read()
 
+
+
+def test_the_step_table_shows_one_fresh_pass_even_after_backward():
+    import autograd
+    from viz.tables import step_table
+
+    e = autograd.parse("z = w*x + b; h = sigmoid(z); L = (y - h)**2", w=0.8, x=1.5, b=0.1, y=1.0)
+    e.output.backward()  # leaves now hold this pass's grads; a second pass would double them
+    table = step_table(e.output)
+    s = 1 / (1 + math.exp(-1.3))
+    assert f"0 -> {2 * (1 - s):.4g}" in table  # y's edge starts from zero
+    assert e.variables["y"].grad == 2 * (1 - s)

@@ -176,3 +176,12 @@ def test_import_viz_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
                             timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_a_returned_figure_shows_itself_as_png_without_pyplot():
+    import nn
+    from viz import loss_curve
+
+    history = nn.fit(nn.MLP(2, [4, 1], seed=0), *nn.make_xor(), steps=3, progress=False)
+    png = loss_curve(history)._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

@@ -2,8 +2,9 @@
 
 Each function draws on its own ``matplotlib.figure.Figure`` with an Agg
 canvas, never through ``pyplot``: no global backend is switched, no figure is
-left open, and a Jupyter user's inline backend is untouched (the returned
-Figure still displays inline there). The file is rendered to memory first and
+left open, and a Jupyter user's backend is untouched. The returned Figure
+knows how to show itself as a PNG (``_repr_png_``), so it displays inline in
+a notebook with or without ``%matplotlib inline``. The file is rendered to memory first and
 then written with ``atomic_write``; its extension picks the format
 (.png, .svg or .pdf). matplotlib is imported inside the functions, so
 ``import viz`` does not pay for it.
@@ -11,6 +12,7 @@ then written with ``atomic_write``; its extension picks the format
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import numbers
@@ -29,11 +31,26 @@ CLASS_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2
 def _figure(width: float, height: float):
     """A Figure on an Agg canvas, made without pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    figure = _figure_class()(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+@functools.cache
+def _figure_class():
+    """matplotlib's Figure plus ``_repr_png_``; made once, when matplotlib is first needed."""
+    from matplotlib.figure import Figure
+
+    class PlotFigure(Figure):
+        """A Figure that Jupyter shows inline even when pyplot was never imported."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    return PlotFigure
 
 
 def _format_of(path: str | os.PathLike) -> str:

@@ -54,7 +54,13 @@ def forward_table(root: Value) -> str:
 
 
 def step_table(root: Value) -> str:
-    """Run the backward pass step by step and show each edge it sends gradient along."""
+    """Run the backward pass step by step and show each edge it sends gradient along.
+
+    Like the stepper page and the frames, the table shows one fresh pass: every
+    grad below ``root`` is zeroed first, so an input's "before" column never
+    carries gradient left over from an earlier ``backward()``.
+    """
+    root.zero_grad()
     rows = []
     for step in backward_steps(root):
         for i, edge in enumerate(step.edges):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 import math
 import numbers
+import re
+import warnings
 from dataclasses import dataclass, field
 
 from . import functions
@@ -23,6 +25,7 @@ from .value import Value
 
 MAX_LENGTH = 10_000  # characters
 MAX_NESTING = 100  # levels of brackets
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 #: The functions a formula may call, each with how many arguments it takes (None: any).
 FUNCTIONS = {
@@ -76,19 +79,28 @@ def parse(source: str, **values: float) -> Expression:
     """
     if not isinstance(source, str):
         raise ExpressionError(f"a formula must be text, got {type(source).__name__}")
-    lines = source.splitlines() or [""]
+    lines = _LINE_BREAK.split(source)  # the line breaks Python's parser counts, and no others
     _check_size(source, lines)
     tree = _read(source, lines)
     return _Builder(lines, values).build(tree)
 
 
 def _check_size(source: str, lines: list[str]) -> None:
-    """Refuse overlong or overdeep input before Python's parser sees it."""
+    """Refuse overlong, overdeep or non-text input before Python's parser sees it.
+
+    Bracket depth is counted over the whole formula (brackets may span lines),
+    skipping comments.
+    """
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"the formula is {len(source):,} characters long; the limit is {MAX_LENGTH:,}")
+    depth = 0
     for number, text in enumerate(lines, start=1):
-        depth = 0
         for column, char in enumerate(text, start=1):
+            if char == "#":
+                break
+            if "\ud800" <= char <= "\udfff":
+                raise ExpressionError("the formula contains an invalid character (a lone surrogate)", number,
+                                      column, text.encode("utf-8", "replace").decode("utf-8"))
             if char in "([{":
                 depth += 1
                 if depth > MAX_NESTING:
@@ -101,7 +113,11 @@ def _check_size(source: str, lines: list[str]) -> None:
 
 def _read(source: str, lines: list[str]) -> ast.Module:
     try:
-        return ast.parse(source, mode="exec")
+        with warnings.catch_warnings():
+            # Python warns about oddities such as "1if x else 2" on stderr; the formula is refused or
+            # read all the same, and the command line must print one message, not two.
+            warnings.simplefilter("ignore")
+            return ast.parse(source, mode="exec")
     except SyntaxError as e:
         line = e.lineno or 1
         text = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -282,6 +298,7 @@ def _describe(node: ast.AST) -> str:
         "ListComp": "a list comprehension",
         "GeneratorExp": "a generator expression",
         "Compare": "a comparison",
+        "IfExp": "a conditional (a if b else c)",
         "BoolOp": "and/or",
         "Import": "import",
         "ImportFrom": "import",

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 LARGEST_FLOAT = "about 1.8e308"
+INF = math.inf
 
 
 @dataclass(frozen=True)
@@ -59,28 +60,49 @@ def fmt(x: float) -> str:
 # --- forward functions: floats in, float out, clear errors -------------------
 
 
+# + - * / and sum would overflow to inf silently, as floats do; like exp and **,
+# they say so instead when every input was finite. (An input that is already
+# inf or NaN propagates, as IEEE says.)
+
+
+def _overflow(what: str) -> OverflowError:
+    return OverflowError(f"{what} overflows a float (the largest is {LARGEST_FLOAT})")
+
+
 def _add(a: float, b: float) -> float:
-    return a + b
+    r = a + b
+    if (r == INF or r == -INF) and math.isfinite(a) and math.isfinite(b):
+        raise _overflow(f"{fmt(a)} + {fmt(b)}")
+    return r
 
 
 def _sub(a: float, b: float) -> float:
-    return a - b
+    r = a - b
+    if (r == INF or r == -INF) and math.isfinite(a) and math.isfinite(b):
+        raise _overflow(f"{fmt(a)} - {fmt(b)}")
+    return r
 
 
 def _mul(a: float, b: float) -> float:
-    return a * b
+    r = a * b
+    if (r == INF or r == -INF) and math.isfinite(a) and math.isfinite(b):
+        raise _overflow(f"{fmt(a)} * {fmt(b)}")
+    return r
 
 
 def _div(a: float, b: float) -> float:
     if b == 0.0:
         raise ZeroDivisionError(f"division by zero in {fmt(a)} / {fmt(b)}")
-    return a / b
+    r = a / b
+    if (r == INF or r == -INF) and math.isfinite(a) and math.isfinite(b):
+        raise _overflow(f"{fmt(a)} / {fmt(b)}")
+    return r
 
 
 def _pow(a: float, k: float) -> float:
     if a == 0.0 and k < 0:
         raise ZeroDivisionError(f"{fmt(a)} ** {fmt(k)}: zero cannot be raised to a negative power")
-    if a < 0.0 and math.isfinite(k) and k != int(k):
+    if a < 0.0 and math.isfinite(a) and math.isfinite(k) and k != int(k):
         raise ValueError(f"{fmt(a)} ** {fmt(k)}: a negative base needs a whole-number exponent")
     try:
         return math.pow(a, k)
@@ -145,7 +167,10 @@ def _abs(a: float) -> float:
 
 
 def _sum(*xs: float) -> float:
-    return sum(xs, 0.0)
+    r = sum(xs, 0.0)
+    if (r == INF or r == -INF) and all(math.isfinite(x) for x in xs):
+        raise _overflow(f"the sum of {len(xs)} terms")
+    return r
 
 
 # --- local-derivative rules: rule(out) -> one d(out)/d(parent) per parent ----

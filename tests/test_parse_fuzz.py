@@ -490,12 +490,6 @@ def test_nesting_at_the_limit_is_read():
     assert parse("sin(" * 100 + "x" + ")" * 100, x=0.5).output.data == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # parse builds the formula instead of raising
-    reason="engine bug: autograd/expr.py _check_size counts bracket depth per line, so 101 levels opened "
-    "across lines reach Python's parser and are built",
-)
 def test_nesting_over_the_limit_across_lines_says_so():
     source = "(\n" * (MAX_NESTING + 1) + "x" + "\n)" * (MAX_NESTING + 1)
     with pytest.raises(ExpressionError) as info:

@@ -24,9 +24,9 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     folder = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(temporary, _mode_for(target))
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file private (0600); give it the mode a plain open() would.
+            os.fchmod(f.fileno(), _mode_for(target))
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
@@ -45,6 +45,18 @@ def _mode_for(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask. Linux reports it in /proc; elsewhere, set it and put it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass  # no /proc: fall through to the portable way
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

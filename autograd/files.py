@@ -8,6 +8,7 @@ never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -32,10 +33,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
             os.fsync(f.fileno())
         os.replace(temporary, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         raise
     return target
 
@@ -50,13 +49,11 @@ def _mode_for(target: Path) -> int:
 
 def _umask() -> int:
     """The process's umask. Linux reports it in /proc; elsewhere, set it and put it back."""
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the portable way below
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
-    except OSError:
-        pass  # no /proc: fall through to the portable way
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -161,7 +161,7 @@ class Module:
 
 
 class _NonFiniteInFile(ValueError):
-    pass
+    """A NaN or Infinity in a model file, which JSON itself would let through."""
 
 
 def _refuse_constant(name: str):

@@ -205,19 +205,15 @@ class Tape:
     """
 
     def __init__(self, np, leaves: list[Value], leaf_positions, values, groups: list[_Group], output: int,
-                 levels: int):
+                 levels: int, nodes: int):
         self._np = np
-        self.leaves = leaves
+        self.leaves = leaves  #: the Values read and written on every call, in the order given
         self._leaf_positions = leaf_positions
-        self._values = values  # every node's value; constants already in place
+        self._values = values  # every node's value (and any given leaf outside the graph); constants in place
         self._groups = groups  # level by level, parents' levels first
         self._output = output
-        self.levels = levels
-
-    @property
-    def nodes(self) -> int:
-        """How many nodes the traced graph had (leaves included)."""
-        return len(self._values)
+        self.levels = levels  #: the longest path from a leaf to the output, in edges
+        self.nodes = nodes  #: how many nodes the traced graph has, leaves included
 
     def ops(self) -> dict[str, int]:
         """How many nodes of each op the tape replays."""
@@ -356,7 +352,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
         if not node.parents:
             values[i] = node.data
     leaf_positions = np.array([position[leaf] for leaf in leaves], dtype=np.intp)
-    return Tape(np, leaves, leaf_positions, values, groups, position[output], max(level.values()))
+    return Tape(np, leaves, leaf_positions, values, groups, position[output], max(level.values()), len(order))
 
 
 def _make_group(np, symbol: str, members: list, start: int, position: dict) -> _Group:

@@ -278,16 +278,23 @@ class Tape:
     def _raise_domain_error(self, saved: list) -> None:
         """Find a non-finite result whose float forward raises, and raise that error.
 
-        A non-finite value is not always an error (nan in, nan out; 1e200 * 1e200
-        is inf, as in Python), so each one is put to the op table's float forward.
+        A non-finite value is not always an error (nan in, nan out; an inf input
+        gives an inf result), so each one is put to the op table's float forward
+        with the same inputs, which raises exactly what the dynamic engine raises.
+        (An n-ary op whose nodes carry a number of their own, such as nn's
+        cross_entropy, has no common float signature and is not re-checked.)
         """
         np = self._np
         for g, x in zip(self._groups, saved, strict=True):
-            if g.replay.nary:
-                continue  # sum never raises
             bad = np.flatnonzero(~np.isfinite(self._values[g.start:g.stop]))
             forward = OPS[g.symbol].forward
             for i in bad.tolist():
+                if g.replay.nary:
+                    if g.constants is not None:
+                        break
+                    start = int(g.starts[i])
+                    forward(*x.values[start:start + int(g.sizes[i])].tolist())
+                    continue
                 args = [float(row[i]) for row in x]
                 if g.constants is not None:
                     args.append(float(g.constants[i]))
@@ -327,7 +334,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
             level[node] = 0
             continue
         replay, k = _replay_for(node)
-        here = 1 + max(level[p] for p in node.parents)
+        here = 1 + max([level[p] for p in node.parents])
         level[node] = here
         key = (here, node.op, replay is POWER_BY_NUMBER)
         buckets.setdefault(key, []).append((node, replay, k))

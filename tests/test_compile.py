@@ -200,6 +200,9 @@ DOMAIN_ERRORS = [
     ("** by a Value", lambda a, b: a**b, (2.0, 2.0), (0.0, -1.0)),
     ("** overflow", lambda a, b: a**b, (2.0, 2.0), (10.0, 400.0)),
     ("sin", lambda a, b: a.sin(), (1.0, 1.0), (math.inf, 1.0)),
+    ("* overflow", lambda a, b: a * b, (1.0, 2.0), (1e200, 1e200)),
+    ("+ overflow", lambda a, b: a + b, (1.0, 2.0), (1.7e308, 1.7e308)),
+    ("sum overflow", lambda a, b: autograd.sum([a, b, a]), (1.0, 2.0), (1e308, 1e308)),
 ]
 
 
@@ -215,15 +218,15 @@ def test_a_domain_error_in_the_replay_is_the_dynamic_engines_error(name, make, g
     assert str(replayed.value) == str(dynamic.value)
 
 
-def test_nan_and_inf_flow_through_as_they_do_dynamically():
-    # Not every non-finite value is an error: nan in gives nan out; 1e200 * 1e200 is inf, as in Python.
+def test_nan_and_inf_inputs_flow_through_as_they_do_dynamically():
+    # Not every non-finite value is an error: nan in gives nan out, and an inf input gives inf.
     a, b = Value(1.0), Value(2.0)
     tape = autograd.compile(a.log() + a * b, [a, b])
     a.data, b.data = math.nan, 2.0
     assert math.isnan(tape()) and math.isnan(a.grad)
-    a.data, b.data = 1e200, 1e200
+    a.data, b.data = math.inf, 2.0
     assert tape() == math.inf
-    dynamic_a, dynamic_b = Value(1e200), Value(1e200)
+    dynamic_a, dynamic_b = Value(math.inf), Value(2.0)
     (dynamic_a.log() + dynamic_a * dynamic_b).backward()
     assert (a.grad, b.grad) == (dynamic_a.grad, dynamic_b.grad)
 

@@ -68,6 +68,9 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
             if not name.isidentifier():
                 raise UsageError(f"--at: {shown(name)!r} is not a name (letters, digits and _, not starting "
                                  "with a digit)")
+            # Python reads a name in a formula in its NFKC form (the name ℌ is H), so the value's name must be
+            # read the same way to be found.
+            name = unicodedata.normalize("NFKC", name)
             try:
                 value = float(text)
             except ValueError:
@@ -80,12 +83,27 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
     return values
 
 
-def shown(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (escape sequences) become U+FFFD.
+#: Bidirectional controls: a terminal that honours them draws the rest of the line in another order,
+#: so a message could show something other than what was typed ("Trojan Source", CVE-2021-42574).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-    One character for one, so a caret under a column still lines up.
+
+def shown(text: str) -> str:
+    """``text`` safe to print on a terminal: every character a terminal acts on becomes U+FFFD.
+
+    Those are the control characters (escape sequences, carriage returns), lone
+    surrogates, the line and paragraph separators U+2028 and U+2029, and the
+    bidirectional controls. Tabs stay. One character for one, so a caret under
+    a column still lines up.
     """
-    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") and c != "\t" else c for c in text)
+    return "".join("\ufffd" if acts_on_terminal(c) else c for c in text)
+
+
+def acts_on_terminal(c: str) -> bool:
+    """True for a character a terminal would obey (move, erase, reorder, break the line) rather than show."""
+    if c == "\t":
+        return False
+    return unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in BIDI_CONTROLS
 
 
 def formula_error(error: ExpressionError) -> str:
@@ -405,7 +423,16 @@ class Parser(argparse.ArgumentParser):
     """argparse, with a short complaint: the error and where to read more, not the whole usage."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
+        # argparse repeats what it could not read (unrecognized arguments: ...) as it was typed.
+        self.exit(2, f"{self.prog}: {shown(message)}\n(see {self.prog} --help)\n")
+
+    # The formula is optional to argparse only so that read_arguments can take one that starts with a
+    # minus sign; to the user it is required, and the usage line says so.
+    def format_usage(self) -> str:
+        return super().format_usage().replace("[EXPR]", "EXPR")
+
+    def format_help(self) -> str:
+        return super().format_help().replace("[EXPR]", "EXPR")
 
 
 def _command(sub, name: str, help: str, description: str, epilog: str, run) -> argparse.ArgumentParser:
@@ -416,8 +443,29 @@ def _command(sub, name: str, help: str, description: str, epilog: str, run) -> a
 
 
 def _formula_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("formula", metavar="EXPR", help=FORMULA_HELP)
+    p.add_argument("formula", nargs="?", metavar="EXPR", help=FORMULA_HELP)  # required: see read_arguments
     p.add_argument("--at", action="append", metavar="NAME=VALUE,...", help=AT_HELP)
+    p.set_defaults(formula_parser=p)
+
+
+def read_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, except that a formula may start with a minus sign.
+
+    argparse takes ``-x*w`` or ``-log(p)`` for an option it does not know. When
+    a command that reads a formula got none, and exactly one such unknown
+    "option" is left over, that is the formula. (``-h`` and ``-o`` are real
+    options; a formula starting with them goes after ``--``.)
+    """
+    args, extras = parser.parse_known_args(argv)
+    command = getattr(args, "formula_parser", None)
+    if command is not None and args.formula is None and len(extras) == 1 and not extras[0].startswith("--"):
+        args.formula, extras = extras[0], []
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if command is not None and args.formula is None:
+        command.error("the following arguments are required: EXPR (a formula starting with -h or -o goes "
+                      "after --)")
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -540,7 +588,7 @@ def fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = read_arguments(build_parser(), argv)
         try:
             return args.run(args)
         except ExpressionError as e:

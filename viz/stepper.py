@@ -30,12 +30,15 @@ import html
 import json
 import math
 import os
+import re
 from importlib import resources
 
 from autograd import TooManyPaths, Value, backward_steps, paths, topological_order
 from autograd.files import atomic_write
 
 from .tables import formula, label
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: The click view lists a node's paths only up to this many (``paths``' limit);
 #: past it, the page says how many there are.
@@ -241,9 +244,12 @@ def script_json(data: dict) -> str:
 
     ``<``, ``>`` and ``&`` become ``\\u003c`` and so on, so no string (a node
     named ``</script>``) can end the block early; JSON.parse reads them back.
+    A lone surrogate (a name made from bytes that were not UTF-8) cannot be
+    written in a UTF-8 file, so it travels as its JSON escape ``\\udcff`` too.
     """
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _asset(name: str) -> str:
@@ -251,7 +257,9 @@ def _asset(name: str) -> str:
 
 
 def _assemble(data: dict, svg: str) -> str:
-    title = html.escape(data["title"])
+    from .dot import visible  # the graph's spelling of what HTML text cannot hold (controls, surrogates)
+
+    title = html.escape(visible(data["title"]))
     quiz = " quiz" if data["quiz"] else ""
     return f"""<!DOCTYPE html>
 <html lang="en">

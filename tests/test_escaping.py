@@ -368,3 +368,19 @@ def test_in_chromium_every_name_is_literal_text_and_nothing_runs(open_page, host
     after = page.evaluate("[document.scripts.length, document.querySelectorAll('img, iframe').length]")
     assert after == [2, 0]  # stepping and clicking added nothing either
 
+
+
+def test_a_formula_with_hostile_comments_titles_its_page_as_text(tmp_path):
+    # A formula may carry any text in its comments; `chainrule steps -o` makes it the page's title.
+    from viz.cli import main
+
+    formula = "z = x*w  # <script>alert('f')</script> {a|b} &amp;\nL = z + 1  # \u202e😀 \"q\" \\N"
+    page_path = tmp_path / "steps.html"
+    assert main(["steps", formula, "--at", "x=1.5,w=2", "-o", str(page_path)]) == 0
+    page = page_path.read_text(encoding="utf-8")
+    parser = Tags()
+    parser.feed(page)
+    assert parser.title == formula
+    scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
+    assert scripts == [{"type": "application/json", "id": "data"}, {}]
+    assert page_data(page)["title"] == formula

@@ -82,7 +82,8 @@ def _send(node: Value) -> tuple[float, ...]:
             f"the rule of op {node.op!r} gave {len(local)} local derivatives for {len(parents)} parents"
         )
     upstream = node.grad
-    for parent, d in zip(parents, local, strict=False):  # the lengths were just checked
+    # Lengths were just checked; zip(..., strict=...) would cost a keyword call on the hottest loop.
+    for parent, d in zip(parents, local):  # noqa: B905
         parent.grad += upstream * d
     return local
 

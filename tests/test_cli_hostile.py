@@ -290,7 +290,7 @@ def check_a_formula_that_reads(command: str, outcome: Outcome, names: list[str],
     elif outcome.status == 2 and command == "graph":
         # A graph of more than 5,000 nodes is not drawn (Graphviz would take minutes); the deep corpus
         # makes some, such as a chain of 6,000 minus signs.
-        assert_usage_error(outcome, "nodes, more than max_nodes=5,000")
+        assert_usage_error(outcome, "nodes, more than the 5,000 a picture can show")
     elif outcome.status == 2:
         # Only check can meet a new error: its central differences rebuild the formula at x +- eps,
         # which may leave a function's domain (sqrt(x - 1.5) at x = 1.5).
@@ -608,10 +608,26 @@ def test_unwritable_paths_are_refused_before_any_work(tmp_path):
     ],
 )
 def test_a_folder_the_system_refuses_gives_one_line(argv):
-    # The folder exists and passes os.access (for root), so only the write itself fails, after
-    # the tables are printed: an OSError, which the command reports in one line.
+    # The folder exists and passes os.access (for root), so only the write itself fails: an OSError,
+    # which the command reports in one line. graph and steps write before they print anything; vanish
+    # prints its table first, and then says it could not write the plot.
     outcome = run_main(argv)
-    assert_usage_error(outcome, "chainrule: cannot write /proc/", late=True)
+    assert_usage_error(outcome, "chainrule: cannot write /proc/", late=argv[0] == "vanish")
+
+
+@pytest.mark.parametrize("argv", [["graph"], ["steps", "-o", "page.html"]])
+def test_a_graph_too_large_to_draw_is_refused_in_the_commands_words(argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # 5,501 nodes: x, then eleven names, each 500 minus signs from the one before.
+    formula = "\n".join(["a0 = x"] + [f"a{k} = " + "-" * 500 + f"a{k - 1}" for k in range(1, 12)])
+    message = assert_usage_error(run_main([*argv, "--at", "x=2", "--", formula]),
+                                 "the graph has 5,501 nodes, more than the 5,000 a picture can show")
+    assert "group_modules" not in message and "max_nodes" not in message  # Python's words, not the command's
+    assert list(tmp_path.iterdir()) == []
+    outcome = run_main(["steps", "--at", "x=2", "--", formula])  # as text, any size
+    assert outcome.status == 0 and outcome.err == ""
+    steps = re.findall(r"^(\d+) ", outcome.out, re.MULTILINE)
+    assert steps == [str(n) for n in range(1, 5501)]  # one backward step per minus sign
 
 
 @pytest.mark.skipif(not NO_FILES_HERE.is_dir(), reason="needs Linux's /proc")

@@ -232,7 +232,7 @@ def run_graph(args: argparse.Namespace) -> int:
     root.backward()
     from .dot import to_dot
 
-    dot = to_dot(root, show_grad=True, show_local=True)
+    dot = drawn(lambda: to_dot(root, show_grad=True, show_local=True))
     if target is None:
         sys.stdout.write(dot.source)
         return 0
@@ -247,18 +247,34 @@ def run_steps(args: argparse.Namespace) -> int:
     target = writable(args.out) if args.out else None
     expression = build(args.formula, args.at)
     root = expression.output
+    if target is not None:
+        # The page first: a graph too large to draw, or a file that cannot be written, is refused
+        # before any table is printed.
+        from .stepper import stepper_html
+
+        drawn(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))
     if target is not None:
         print()
-        from .stepper import stepper_html
-
-        stepper_html(root, target, quiz=args.quiz, title=args.formula)
         what = "a quiz: type each grad before it is shown" if args.quiz else "open it in a browser"
         wrote(target, what)
     return 0
+
+
+def drawn(draw):
+    """``draw()``, with a graph too large to draw refused in the command's words (to_dot's own
+    advice names Python arguments the command does not have)."""
+    from .dot import GraphTooLarge
+
+    try:
+        return draw()
+    except GraphTooLarge as e:
+        raise UsageError(f"the graph has {e.count:,} nodes, more than the {e.max_nodes:,} a picture can show "
+                         "(Graphviz would take minutes); chainrule steps without -o, and paths, print graphs "
+                         "of any size as text") from None
 
 
 def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000) -> str:

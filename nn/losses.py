@@ -178,7 +178,11 @@ def _cross_entropy_forward(*logits: float, label: int = 0) -> float:
         if not math.isfinite(z):
             raise ValueError(f"cross_entropy: logit {i} is {z!r}; the logits must be finite")
     _, log_total = _softmax_floats(logits)
-    return log_total - logits[label]
+    loss = log_total - logits[label]
+    if math.isinf(loss):  # finite logits, an infinite loss: overflow, which the engine's ops refuse too
+        raise OverflowError(f"cross_entropy: log-sum-exp {log_total!r} - logit {label} ({logits[label]!r}) "
+                            "overflows a float (the largest is about 1.8e308)")
+    return loss
 
 
 class CrossEntropyRule:

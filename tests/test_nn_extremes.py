@@ -294,6 +294,17 @@ def test_softmax_propagates_nan_to_every_probability_and_gradient(logits, torch)
         assert all(math.isnan(z.grad) for z in zs)
 
 
+def test_cross_entropy_that_overflows_a_float_says_so():
+    # Logits of +-1e308 are finite, but -log p of the small one is 2e308: like the engine's own ops, the
+    # fused node refuses a result that overflows instead of returning inf.
+    with pytest.raises(OverflowError, match=r"cross_entropy: .* overflows a float"):
+        nn.cross_entropy([Value(1e308), Value(-1e308)], 1)
+    zs = [Value(1e308), Value(-1e308)]
+    loss = nn.cross_entropy(zs, 0)  # the large one's loss is log(1 + e^-2e308) = 0: fine
+    loss.backward()
+    assert (loss.data, zs[0].grad, zs[1].grad) == (0.0, 0.0, 0.0)
+
+
 @pytest.mark.parametrize("bad", [NAN, math.inf, -math.inf])
 def test_cross_entropy_refuses_a_non_finite_logit_by_name(bad):
     # The fused node computes its loss in floats and refuses what it cannot compute exactly:

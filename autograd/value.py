@@ -27,6 +27,7 @@ from .ops import (
     LOG,
     MUL,
     NEG,
+    OPS,
     POW,
     RELU,
     SIGMOID,
@@ -246,6 +247,27 @@ def _apply2(op: Op, a, b):
     out.parents = (a, b)
     out._rule = op.rule
     return out
+
+
+def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Value:
+    """A node of a registered op: how an op defined outside the engine makes its nodes.
+
+    ``data`` defaults to ``op.forward`` of the parents' data, ``rule`` to
+    ``op.rule``; give them when the op's value or rule depends on more than
+    the parents (nn's ``cross_entropy`` passes its label this way). Parents
+    must be Values; the rule must give one local derivative per parent.
+    """
+    if OPS.get(op.symbol) is not op:
+        raise ValueError(f"op {op.symbol!r} is not in the op table; register it first")
+    parents = tuple(parents)
+    for p in parents:
+        if not isinstance(p, Value):
+            raise TypeError(f"the parents of op {op.symbol!r} must be Values, got {type(p).__name__}")
+    if op.arity >= 0 and len(parents) != op.arity:
+        raise ValueError(f"op {op.symbol!r} takes {op.arity} inputs, got {len(parents)}")
+    if data is None:
+        data = op.forward(*[p.data for p in parents])
+    return _node(float(data), op.symbol, parents, op.rule if rule is None else rule)
 
 
 def _lift(x) -> Value | None:

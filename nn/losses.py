@@ -20,8 +20,7 @@ import numbers
 from collections.abc import Sequence
 
 import autograd
-from autograd import OPS, Op, Value, register
-from autograd.value import _node
+from autograd import OPS, Op, Value, apply, register
 
 # --- helpers -----------------------------------------------------------------------
 
@@ -220,9 +219,7 @@ def _cross_entropy_one(logits, label) -> Value:
         raise ValueError(f"cross_entropy: label {label} is not a class of {len(zs)} logits ({classes})")
     label = int(label)
     data = _cross_entropy_forward(*[z.data for z in zs], label=label)
-    # The engine has no public constructor for a node of a registered op yet; _node is the one
-    # value.py uses for its own ops (it checks nothing, the forward above did).
-    return _node(data, CROSS_ENTROPY.symbol, tuple(zs), CrossEntropyRule(label))
+    return apply(CROSS_ENTROPY, zs, data=data, rule=CrossEntropyRule(label))
 
 
 def cross_entropy(logits, label) -> Value:

@@ -107,3 +107,18 @@ def test_domain_errors_name_the_op_and_the_value(make, error, words):
 def test_repr_shows_data_grad_and_name():
     text = repr(Value(1.5, name="w"))
     assert "1.5" in text and "w" in text and "grad" in text
+
+
+def test_apply_makes_a_node_of_a_registered_op():
+    a, b = Value(2.0), Value(5.0)
+    node = autograd.apply(autograd.OPS["*"], [a, b])
+    assert node.data == 10.0 and node.op == "*" and node.parents == (a, b)
+    assert node.local_grads() == (5.0, 2.0)
+    custom = autograd.apply(autograd.OPS["tanh"], [a], data=0.5, rule=lambda out: (3.0,))
+    assert custom.data == 0.5 and custom.local_grads() == (3.0,)
+    with pytest.raises(ValueError, match="takes 2 inputs"):
+        autograd.apply(autograd.OPS["*"], [a])
+    with pytest.raises(TypeError, match="must be Values"):
+        autograd.apply(autograd.OPS["+"], [a, 1.0])
+    with pytest.raises(ValueError, match="register"):
+        autograd.apply(autograd.Op("cube", lambda x: x**3, lambda out: (0.0,), ("d a^3/da = 3a^2",), 1), [a])

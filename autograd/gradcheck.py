@@ -12,8 +12,8 @@ wrong, which makes it the referee for the fast method.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .value import Value
 
@@ -91,7 +91,9 @@ class GradcheckReport:
         ]
         widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
         table = [header, tuple("-" * w for w in widths), *lines]
-        text = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+        text = "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table
+        )
         bad = sum(row.verdict != "correct" for row in self.rows)
         summary = "all gradients correct" if self.ok else f"{bad} of {len(self.rows)} not correct"
         return (
@@ -116,7 +118,7 @@ def gradcheck(fn: Callable[[], Value], params: Sequence[Value], eps: float = 1e-
     analytic = [p.grad for p in params]
     numeric = numerical_grad(fn, params, eps)
     rows = []
-    for i, (p, a, n) in enumerate(zip(params, analytic, numeric)):
+    for i, (p, a, n) in enumerate(zip(params, analytic, numeric, strict=True)):
         err = relative_error(a, n) if math.isfinite(a) and math.isfinite(n) else math.nan
         rows.append(GradcheckRow(p.name or f"param {i}", a, n, err, verdict(err)))
     return GradcheckReport(tuple(rows))

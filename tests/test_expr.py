@@ -34,7 +34,9 @@ def test_newlines_semicolons_and_a_last_bare_expression():
 
 
 def test_every_operator_and_function():
-    source = "exp(x) + log(y) - tanh(x) * sigmoid(y) / relu(x) ** 2 + sin(x) + cos(y) + sqrt(y) + abs(-x) + sum(x, y, 1)"
+    source = (
+        "exp(x) + log(y) - tanh(x) * sigmoid(y) / relu(x) ** 2 + sin(x) + cos(y) + sqrt(y) + abs(-x) + sum(x, y, 1)"
+    )
     x, y = 0.7, 2.5
     e = parse(source, x=x, y=y)
     expected = (

@@ -68,7 +68,7 @@ AT = {"x": 1.5, "y": 2.0, "w": -0.5, "b": 0.25}
 FORMULA_COMMANDS = ("graph", "steps", "paths", "check")
 EXAMPLES = 400  # per corpus, each case through four commands
 BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks Python's parser counts, so a line number means
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks Python's parser counts: what "line L" means
 
 
 @dataclass

@@ -23,7 +23,11 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     target = Path(path)
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        # The error would name the temporary file, which the caller never asked for.
+        raise type(e)(e.errno, e.strerror, str(target)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             # mkstemp makes the file private (0600); give it the mode a plain open() would.

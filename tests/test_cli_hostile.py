@@ -637,8 +637,6 @@ def test_a_folder_the_system_refuses_for_tour():
 
 
 @pytest.mark.skipif(not NO_FILES_HERE.is_dir(), reason="needs Linux's /proc")
-@pytest.mark.xfail(strict=True, reason="autograd.files.atomic_write raises OSError naming its temporary file "
-                                       "(/proc/.g.svg.XXXX.tmp), not the path asked for; reported")
 def test_a_failed_write_names_the_path_the_user_gave():
     message = assert_usage_error(run_main(["graph", "x*x", "--at", "x=1", "-o", "/proc/g.svg"]))
     assert message.startswith("chainrule: cannot write /proc/g.svg:"), message

@@ -19,3 +19,12 @@ def test_new_files_follow_the_umask_and_old_files_keep_their_mode(tmp_path):
         assert path.read_text() == "again"
     finally:
         os.umask(old)
+
+
+def test_a_write_that_cannot_start_names_the_path_asked_for(tmp_path):
+    import pytest
+
+    missing = tmp_path / "no such folder" / "graph.svg"
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write(missing, "x")
+    assert info.value.filename == str(missing) and ".tmp" not in str(info.value)

@@ -17,6 +17,7 @@ import ast
 import math
 import numbers
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 
@@ -139,7 +140,8 @@ class _Builder:
 
     def __init__(self, lines: list[str], values: dict[str, float]):
         self.lines = lines
-        self.values = values
+        # Python reads the name ℌ in a formula as H (NFKC); read the given names the same way.
+        self.values = {unicodedata.normalize("NFKC", name): v for name, v in values.items()}
         self.variables: dict[str, Value] = {}
         self.nodes: dict[str, Value] = {}
 

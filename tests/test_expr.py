@@ -156,3 +156,8 @@ def test_a_long_flat_formula_is_fine():
     terms = " + ".join(f"x{i}" for i in range(300))
     e = parse(terms, **{f"x{i}": float(i) for i in range(300)})
     assert e.output.data == sum(range(300))
+
+
+def test_names_are_read_as_python_reads_them():
+    # Python's parser folds the identifier ℌ to H (NFKC); the values given must be found the same way.
+    assert parse("ℌ * 2", **{"ℌ": 1.5}).output.data == 3.0

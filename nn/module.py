@@ -232,46 +232,33 @@ def initial_weight(init: str, nin: int, nout: int, rng) -> float:
     raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
 
 
+def _checked_inputs(x, nin: int) -> Sequence:
+    """``x`` as a sequence of ``nin`` numbers or Values (one alone is fine when ``nin`` is 1)."""
+    if isinstance(x, (Value, numbers.Real)) and nin == 1:
+        x = [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"expected a list of {nin} inputs, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"expected {nin} inputs, got {len(x)}")
+    for i, xi in enumerate(x):
+        if not isinstance(xi, Value) and (isinstance(xi, bool) or not isinstance(xi, numbers.Real)):
+            raise TypeError(f"input {i + 1} must be a number or a Value, got {type(xi).__name__} {xi!r:.40}")
+    return x
+
+
 def as_inputs(x, nin: int) -> list[Value]:
     """``x`` as a list of ``nin`` Values: numbers become new leaves named x1, x2, ...; Values stay.
 
     Done once per call of a model, so every neuron of the first layer reads
     the same input nodes (no constant node per product).
     """
-    if isinstance(x, (Value, numbers.Real)) and nin == 1:
-        x = [x]
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"expected a list of {nin} inputs, got {type(x).__name__}")
-    if len(x) != nin:
-        raise ValueError(f"expected {nin} inputs, got {len(x)}")
-    out = []
-    for i, xi in enumerate(x):
-        if isinstance(xi, Value):
-            out.append(xi)
-        elif isinstance(xi, numbers.Real) and not isinstance(xi, bool):
-            out.append(Value(xi, name=f"x{i + 1}"))
-        else:
-            raise TypeError(f"input {i + 1} must be a number or a Value, got {type(xi).__name__} {xi!r:.40}")
-    return out
+    return [xi if isinstance(xi, Value) else Value(xi, name=f"x{i + 1}")
+            for i, xi in enumerate(_checked_inputs(x, nin))]
 
 
 def as_floats(x, nin: int) -> list[float]:
     """``x`` as a list of ``nin`` floats (a Value gives its data), for the graph-free ``predict``."""
-    if isinstance(x, (Value, numbers.Real)) and nin == 1:
-        x = [x]
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"expected a list of {nin} inputs, got {type(x).__name__}")
-    if len(x) != nin:
-        raise ValueError(f"expected {nin} inputs, got {len(x)}")
-    out = []
-    for i, xi in enumerate(x):
-        if isinstance(xi, Value):
-            out.append(xi.data)
-        elif isinstance(xi, numbers.Real) and not isinstance(xi, bool):
-            out.append(float(xi))
-        else:
-            raise TypeError(f"input {i + 1} must be a number or a Value, got {type(xi).__name__} {xi!r:.40}")
-    return out
+    return [xi.data if isinstance(xi, Value) else float(xi) for xi in _checked_inputs(x, nin)]
 
 
 class Neuron(Module):

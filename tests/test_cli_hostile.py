@@ -45,12 +45,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_parse_fuzz import (
     FIRED,
     PAYLOAD_STATEMENTS,
     SentinelValue,
+    _fuzz,
     deep,
     programs,
     sentinels,
@@ -316,18 +316,7 @@ def warmed_up():
 
 
 def fuzz(strategy, examples: int = EXAMPLES) -> collections.Counter:
-    seen = collections.Counter()
-
-    @settings(
-        max_examples=examples, derandomize=True, database=None, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-    )
-    @given(strategy)
-    def check(source: str):
-        through_the_command(source, seen)
-
-    check()
-    return seen
+    return _fuzz(strategy, examples, one=through_the_command)
 
 
 def test_the_harness_would_see_a_command_that_runs_the_formula(monkeypatch, warmed_up):

@@ -274,7 +274,9 @@ def deep(draw) -> str:
     return opener * n + "x" + closer * n
 
 
-def _fuzz(strategy, examples: int = EXAMPLES) -> collections.Counter:
+def _fuzz(strategy, examples: int = EXAMPLES, one=None) -> collections.Counter:
+    """Run ``one(source, seen)`` (by default ``outcome``) on ``examples`` drawn sources; return the tally."""
+    one = outcome if one is None else one
     seen = collections.Counter()
 
     @settings(
@@ -283,7 +285,7 @@ def _fuzz(strategy, examples: int = EXAMPLES) -> collections.Counter:
     )
     @given(strategy)
     def check(source: str):
-        outcome(source, seen)
+        one(source, seen)
 
     check()
     return seen

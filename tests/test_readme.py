@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "reliability.md"]
 SNIPPETS = [
-    snippet for doc in DOCUMENTS for snippet in re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    snippet
+    for doc in DOCUMENTS
+    for snippet in re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
 ]
 
 

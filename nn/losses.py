@@ -1,10 +1,16 @@
 """Loss functions: one number that says how wrong the predictions are.
 
 Each loss takes one prediction and its target, or lists of them, in which
-case it returns the mean over the list. Targets are plain numbers (class
-indices for the classification losses); predictions are Values (numbers are
+case it returns the mean over the list. Targets are numbers (class indices
+for the classification losses); predictions are Values (numbers are
 accepted and become leaves), and the result is a Value to call
 ``backward()`` on.
+
+``mse``, ``binary_cross_entropy`` and ``hinge`` also take a target that is a
+Value: it enters the graph as it is, a leaf like any other, instead of a
+constant made from a number. A compiled tape (``autograd.compile``) can then
+read a new target from it on every call, which is how ``fit(...,
+compiled=True)`` replays one traced step for every batch of the same size.
 
 ``cross_entropy`` is a single node of its own (op ``cross_entropy``,
 registered in the engine's op table below): the softmax, the log and the
@@ -31,6 +37,15 @@ def _value(x, what: str) -> Value:
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return Value(x)
     raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__} {x!r:.40}")
+
+
+def _target(y, what: str) -> Value | float:
+    """A target as the graph will use it: a Value stays itself (a leaf to refill), a number a float."""
+    if isinstance(y, Value):
+        return y
+    if isinstance(y, numbers.Real) and not isinstance(y, bool):
+        return float(y)
+    raise TypeError(f"{what} must be a number or a Value, got {type(y).__name__} {y!r:.40}")
 
 
 def _number(y, what: str) -> float:
@@ -73,10 +88,12 @@ def mean(terms: list[Value]) -> Value:
 def mse(pred, target) -> Value:
     """Mean squared error, (1/n) * sum_i (pred_i - target_i)^2.
 
-    Its gradient is d/d pred_i = 2 (pred_i - target_i) / n.
+    Its gradient is d/d pred_i = 2 (pred_i - target_i) / n. A number target
+    becomes a constant leaf; a Value target is used as it is, so it gets the
+    gradient d/d target_i = -2 (pred_i - target_i) / n too.
     """
     pairs = _pairs(pred, target, "mse")
-    return mean([(_value(p, "mse: a prediction") - _number(t, "mse: a target")) ** 2 for p, t in pairs])
+    return mean([(_value(p, "mse: a prediction") - _target(t, "mse: a target")) ** 2 for p, t in pairs])
 
 
 # --- binary cross-entropy -------------------------------------------------------------
@@ -106,13 +123,20 @@ def binary_cross_entropy(p, y) -> Value:
     For any other ``p`` the formula is used as written (only the terms whose
     weight y or 1 - y is not zero), and a p of exactly 0 or 1 where its log is
     needed is a ``ValueError`` from ``log``.
+
+    A target ``y`` that is a Value (holding a number in [0, 1]) is a leaf of
+    the graph: both terms are kept, weighted by y and 1 - y, since the value
+    it holds may change (from a score: y softplus(-z) + (1 - y) softplus(z),
+    exactly the number form's value for y = 0 or 1). Its gradient is
+    dL/dy = -z from a score, -log(p / (1 - p)) from a probability.
     """
     terms = []
     for prob, target in _pairs(p, y, "binary_cross_entropy"):
         prob = _value(prob, "binary_cross_entropy: a probability")
-        t = _number(target, "binary_cross_entropy: a target")
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"binary_cross_entropy: target {t!r} is not between 0 and 1")
+        t = _target(target, "binary_cross_entropy: a target")
+        held = t.data if isinstance(t, Value) else t
+        if not 0.0 <= held <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {held!r} is not between 0 and 1")
         if prob.op == "sigmoid":
             terms.append(_bce_from_score(prob.parents[0], t))
         else:
@@ -120,9 +144,12 @@ def binary_cross_entropy(p, y) -> Value:
     return mean(terms)
 
 
-def _bce_from_score(z: Value, t: float) -> Value:
-    # -(t log s(z) + (1-t) log(1 - s(z))) = softplus(z) - t z, because
-    # log s(z) = -softplus(-z) and log(1 - s(z)) = -softplus(z).
+def _bce_from_score(z: Value, t: Value | float) -> Value:
+    # -(t log s(z) + (1-t) log(1 - s(z))) with log s(z) = -softplus(-z) and log(1 - s(z)) = -softplus(z).
+    if isinstance(t, Value):  # a leaf whose number may change: keep both terms
+        return t * softplus(-z) + (1 - t) * softplus(z)
+    # A number drops the term it weights by 0, and folds the two into one where
+    # neither weight is 0 (softplus(-z) = softplus(z) - z).
     if t == 1.0:
         return softplus(-z)
     if t == 0.0:
@@ -130,9 +157,11 @@ def _bce_from_score(z: Value, t: float) -> Value:
     return softplus(z) - t * z
 
 
-def _bce_from_probability(p: Value, t: float) -> Value:
+def _bce_from_probability(p: Value, t: Value | float) -> Value:
     if not 0.0 <= p.data <= 1.0:
         raise ValueError(f"binary_cross_entropy: {p.data!r} is not a probability (it must be in [0, 1])")
+    if isinstance(t, Value):  # a leaf whose number may change: keep both terms
+        return -(t * p.log() + (1 - t) * (1 - p).log())
     if t == 1.0:
         return -p.log()
     if t == 0.0:
@@ -240,19 +269,35 @@ def cross_entropy(logits, label) -> Value:
 # --- hinge ----------------------------------------------------------------------------------
 
 
+def hinge_sign(label) -> float:
+    """The y of the hinge loss for a class label: +1.0 for label 1, -1.0 for label 0 (a -1 stays -1)."""
+    t = _number(label, "hinge: a label")
+    if t not in (0.0, 1.0, -1.0):
+        raise ValueError(f"hinge: label {label!r} must be 0 or 1 (or -1 for the negative class)")
+    return 1.0 if t == 1.0 else -1.0
+
+
+def _sign_leaf(y: Value) -> Value:
+    if y.data not in (1.0, -1.0):
+        raise ValueError(f"hinge: a Value label is the sign y itself and must hold -1.0 or 1.0, got {y.data!r} "
+                         "(give the class as a number, 0 or 1, to have it mapped)")
+    return y
+
+
 def hinge(score, y) -> Value:
     """max(0, 1 - y * score), with y = -1 or +1: zero once a point is on the right side by a margin of 1.
 
     Class indices are mapped: label 0 means y = -1 and label 1 means y = +1
     (a -1 is taken as it is). Its gradient is -y where the margin is violated
     (y * score < 1) and 0 elsewhere.
+
+    A label that is a Value is the sign y itself (it must hold -1 or +1) and
+    multiplies the score in the graph as it is, where a number's sign becomes
+    a constant leaf; the graph has the same shape either way.
     """
     terms = []
     for s, label in _pairs(score, y, "hinge"):
-        t = _number(label, "hinge: a label")
-        if t not in (0.0, 1.0, -1.0):
-            raise ValueError(f"hinge: label {label!r} must be 0 or 1 (or -1 for the negative class)")
-        sign = 1.0 if t == 1.0 else -1.0
+        sign = _sign_leaf(label) if isinstance(label, Value) else hinge_sign(label)
         terms.append((1 - sign * _value(s, "hinge: a score")).relu())
     return mean(terms)
 

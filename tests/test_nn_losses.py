@@ -250,6 +250,112 @@ def test_hinge_labels_must_be_binary():
         hinge(Value(1.0), 2)
 
 
+# --- targets that are Values: leaves a compiled tape refills --------------------------------------------
+
+
+def same_shape(a: Value, b: Value) -> bool:
+    """Two graphs with the same ops wired the same way (leaves may differ)."""
+    order_a, order_b = topological_order(a), topological_order(b)
+    index_a, index_b = {v: i for i, v in enumerate(order_a)}, {v: i for i, v in enumerate(order_b)}
+    return len(order_a) == len(order_b) and all(
+        u.op == v.op and [index_a[p] for p in u.parents] == [index_b[p] for p in v.parents]
+        for u, v in zip(order_a, order_b, strict=True)
+    )
+
+
+def test_mse_with_value_targets():
+    preds, numbers = [1.0, 2.0, 4.0], [0.5, 2.0, 1.0]
+    with_numbers, with_values = [Value(p) for p in preds], [Value(p) for p in preds]
+    targets = [Value(t) for t in numbers]
+    a, b = mse(with_numbers, numbers), mse(with_values, targets)
+    a.backward()
+    b.backward()
+    assert b.data == a.data == pytest.approx((0.25 + 0.0 + 9.0) / 3, rel=1e-15)
+    assert grads(with_values) == grads(with_numbers)
+    # d/dt_i (1/n) sum (p_i - t_i)^2 = -2 (p_i - t_i) / n
+    assert grads(targets) == pytest.approx([-2 * 0.5 / 3, 0.0, -2 * 3.0 / 3], rel=1e-15)
+    assert same_shape(a, b)  # a number target is a constant leaf where a Value is a leaf
+
+
+def test_hinge_with_value_signs():
+    scores, labels, signs = [0.3, 0.3, 2.0, -0.5], [1, 0, 1, -1], [1.0, -1.0, 1.0, -1.0]
+    with_labels, with_signs = [Value(s) for s in scores], [Value(s) for s in scores]
+    ys = [Value(y) for y in signs]
+    a, b = hinge(with_labels, labels), hinge(with_signs, ys)
+    a.backward()
+    b.backward()
+    assert b.data == a.data == pytest.approx((0.7 + 1.3 + 0.0 + 0.5) / 4, rel=1e-15)
+    assert grads(with_signs) == grads(with_labels) == [-0.25, 0.25, 0.0, 0.25]
+    # d/dy max(0, 1 - y s) / n = -s / n where the margin is violated, 0 elsewhere
+    assert grads(ys) == [-0.3 / 4, -0.3 / 4, 0.0, 0.5 / 4]
+    assert same_shape(a, b)
+
+
+def test_a_value_label_of_hinge_is_the_sign_itself():
+    with pytest.raises(ValueError, match=r"a Value label is the sign y itself and must hold -1.0 or 1.0, got 0.0"):
+        hinge(Value(1.0), Value(0.0))
+
+
+@pytest.mark.parametrize("z", [-800.0, -3.0, 0.0, 0.5, 40.0, 800.0])
+@pytest.mark.parametrize("t", [0.0, 1.0])
+def test_bce_with_a_value_target_is_the_number_form_exactly(z, t):
+    # y softplus(-z) + (1 - y) softplus(z) keeps both terms; at y = 0 or 1 one of them is multiplied by 0
+    number_score, value_score, y = Value(z), Value(z), Value(t)
+    a = binary_cross_entropy(number_score.sigmoid(), t)
+    b = binary_cross_entropy(value_score.sigmoid(), y)
+    a.backward()
+    b.backward()
+    assert b.data == a.data and value_score.grad == number_score.grad
+    assert y.grad == pytest.approx(-z, rel=1e-15)  # d/dy (softplus(z) - y z) = -z
+
+
+def test_bce_with_a_soft_value_target():
+    zs, targets = [2.5, -1.0], [0.3, 0.75]
+    scores, ys = [Value(z) for z in zs], [Value(t) for t in targets]
+    loss = binary_cross_entropy([s.sigmoid() for s in scores], ys)
+    loss.backward()
+    exact = [mp_bce(z, mpmath.mpf(t)) for z, t in zip(zs, targets, strict=True)]
+    assert loss.data == pytest.approx(float((exact[0][0] + exact[1][0]) / 2), rel=1e-14)
+    assert grads(scores) == pytest.approx([float(g / 2) for _, g in exact], rel=1e-13)  # (sigmoid(z) - y) / n
+    assert grads(ys) == pytest.approx([-z / 2 for z in zs], rel=1e-14)
+
+
+def test_bce_from_a_probability_with_a_value_target():
+    p, y = Value(0.8), Value(0.25)
+    loss = binary_cross_entropy(p, y)
+    loss.backward()
+    assert loss.data == pytest.approx(-(0.25 * math.log(0.8) + 0.75 * math.log(0.2)), rel=1e-14)
+    assert p.grad == pytest.approx(-0.25 / 0.8 + 0.75 / 0.2, rel=1e-14)
+    assert y.grad == pytest.approx(-math.log(0.8 / 0.2), rel=1e-14)  # d/dy = -log(p / (1 - p))
+    with pytest.raises(ValueError, match="target 1.5 is not between 0 and 1"):
+        binary_cross_entropy(Value(0.0).sigmoid(), Value(1.5))
+    with pytest.raises(TypeError, match="a target must be a number or a Value, got str"):
+        mse(Value(0.0), "1")
+
+
+@pytest.mark.parametrize(
+    "loss, prediction, numbers",
+    [
+        (hinge, lambda s: s, [1.0, -1.0, -1.0, 1.0]),
+        (mse, lambda s: s, [0.5, -2.0, 3.0, 0.0]),
+        (binary_cross_entropy, lambda s: s.sigmoid(), [1.0, 0.0, 0.0, 0.3]),
+    ],
+)
+def test_a_tape_reads_new_targets_from_value_targets(loss, prediction, numbers):
+    # One trace; then for each target the replay equals the loss built with that number as target.
+    score, target = Value(0.4), Value(numbers[0])
+    tape = autograd.compile(loss(prediction(score), target), [score, target])
+    for t, s in zip(numbers, [0.4, 1.7, -0.2, -2.5], strict=True):
+        score.data, target.data = s, t
+        replayed, slope = tape(), score.grad
+        fresh = Value(s)
+        built = loss(prediction(fresh), t if loss is not hinge else (1 if t == 1.0 else 0))
+        built.backward()
+        assert replayed == pytest.approx(built.data, rel=1e-12)
+        assert slope == pytest.approx(fresh.grad, rel=1e-12)
+
+
+
 # --- PyTorch as a second oracle --------------------------------------------------------------------------
 
 

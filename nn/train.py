@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import autograd
 from autograd import Value
 
-from .losses import binary_cross_entropy, cross_entropy, hinge, mse
+from .losses import binary_cross_entropy, cross_entropy, hinge, hinge_sign, mse
 from .module import Module
 from .optim import SGD, Adam
 
@@ -169,27 +169,46 @@ def _check_count(what: str, n, allow_none: bool = False):
 # --- the loss of a batch -------------------------------------------------------------
 
 
-def _batch_loss(loss, predictions: list, targets: list) -> Value:
-    """The named (or given) loss of a batch of model outputs against their labels."""
-    if callable(loss):
-        return loss(predictions, targets)
+def _graph_targets(loss, predictions: list, labels: list) -> list[float] | None:
+    """The numbers a named loss reads as its targets for these labels, one per term it averages.
+
+    hinge: each label's sign y = -1 or +1; binary_cross_entropy: the label; mse: the
+    label, or with several outputs each point's row of targets, laid end to end (a class
+    index stands for its one-hot row). None for cross_entropy, whose label lives inside
+    its fused node, and for a loss function, which reads the labels as it likes.
+    """
+    if callable(loss) or loss == "cross_entropy":
+        return None
+    if loss == "hinge":
+        return [hinge_sign(t) for t in labels]
+    if loss == "binary_cross_entropy" or not isinstance(predictions[0], list):
+        return [float(t) for t in labels]
+    flat = []
+    for outputs, t in zip(predictions, labels, strict=True):
+        flat.extend(t if isinstance(t, Sequence) else [1.0 if c == t else 0.0 for c in range(len(outputs))])
+    return [float(v) for v in flat]
+
+
+def _batch_loss(loss, predictions: list, labels: list, targets: list | None) -> Value:
+    """The loss of a batch of model outputs.
+
+    ``targets`` is what ``_graph_targets`` gives for the batch, as numbers or as
+    Values holding them (a traced step refills those); where it is None the loss
+    reads ``labels`` as given.
+    """
+    if targets is None:
+        if callable(loss):
+            return loss(predictions, labels)
+        return cross_entropy(predictions, [int(t) for t in labels])
     if loss == "hinge":
         return hinge(predictions, targets)
     if loss == "binary_cross_entropy":
         # The model's output is a score; sigmoid makes it a probability, and the
         # loss reads the score back from the sigmoid node to stay stable.
         return binary_cross_entropy([s.sigmoid() for s in predictions], targets)
-    if loss == "cross_entropy":
-        return cross_entropy(predictions, [int(t) for t in targets])
-    # mse: one number per output; a class index stands for its one-hot row.
-    if not isinstance(predictions[0], list):
-        return mse(predictions, targets)
-    flat_pred, flat_target = [], []
-    for outputs, t in zip(predictions, targets, strict=True):
-        row = t if isinstance(t, Sequence) else [1.0 if c == t else 0.0 for c in range(len(outputs))]
-        flat_pred.extend(outputs)
-        flat_target.extend(row)
-    return mse(flat_pred, flat_target)
+    if isinstance(predictions[0], list):  # mse over every output of every point
+        predictions = [o for outputs in predictions for o in outputs]
+    return mse(predictions, targets)
 
 
 def _batch_accuracy(loss, outputs: list, targets: list) -> float:
@@ -210,6 +229,74 @@ def _batch_accuracy(loss, outputs: list, targets: list) -> float:
         else:
             hits += predicted_class(out) == _true_class(t)
     return hits / len(outputs)
+
+
+# --- the compiled step ------------------------------------------------------------------------
+
+
+@dataclass
+class _TracedStep:
+    """A training step traced once by ``autograd.compile`` and replayed for every batch of its size.
+
+    The batch reaches the traced graph only through leaves: ``inputs`` holds one leaf
+    per input of each batch slot, ``targets`` one leaf per number the loss reads as a
+    target (see ``_graph_targets``), and ``tape`` lists both after the parameters, so
+    each call reads whatever they hold. cross_entropy keeps each label inside its node,
+    and a loss function may read the labels any way it likes, so for those ``targets``
+    is None and the labels traced (``labels``) are constants of the graph: the step fits
+    only batches with the same labels.
+    """
+
+    tape: autograd.Tape
+    inputs: list[list[Value]]
+    targets: list[Value] | None
+    labels: list
+
+    def fits(self, labels: list) -> bool:
+        """Whether this step can replay a batch with these labels (of its size)."""
+        return self.targets is not None or self.labels == labels
+
+    def load(self, rows: list, targets: list[float] | None) -> None:
+        """Put a batch's inputs and targets into the leaves the tape reads."""
+        for leaves, row in zip(self.inputs, rows, strict=True):
+            for leaf, v in zip(leaves, row, strict=True):
+                leaf.data = float(v)
+        if self.targets is not None:
+            for leaf, t in zip(self.targets, targets, strict=True):
+                leaf.data = t
+
+
+def _trace_step(model: Module, loss, params: list[Value], rows: list, labels: list) -> _TracedStep:
+    """Build one step's graph on leaves for the batch ``rows``/``labels`` and compile it."""
+    inputs = [[Value(v, name=f"x{j + 1}") for j, v in enumerate(row)] for row in rows]
+    outputs = [model(leaves) for leaves in inputs]
+    numbers = _graph_targets(loss, outputs, labels)
+    targets = None if numbers is None else [Value(t, name=f"y{i + 1}") for i, t in enumerate(numbers)]
+    L = _batch_loss(loss, outputs, labels, targets)
+    batch = [leaf for leaves in inputs for leaf in leaves] + (targets or [])
+    return _TracedStep(autograd.compile(L, params + batch), inputs, targets, list(labels))
+
+
+def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Value], rows: list, labels: list,
+            outputs: list) -> float:
+    """The step's loss (and the parameters' grads) from the traced step of this batch size.
+
+    The step is traced on the first batch of each size, and again only when it does
+    not fit the batch's labels (see ``_TracedStep.fits``).
+    """
+    step = tapes.get(len(rows))
+    if step is not None and step.fits(labels):
+        step.load(rows, _graph_targets(loss, outputs, labels))
+        try:
+            return step.tape()
+        except (ArithmeticError, ValueError):
+            # A branch taken when the step was traced stays in the tape: softplus picks the
+            # form that is safe for the sign the score had then, and that form overflows for a
+            # score hundreds on the other side. Tracing afresh at this batch's values picks the
+            # branches that fit, or raises the error the dynamic graph raises, if it is genuine.
+            del tapes[len(rows)]
+    step = tapes[len(rows)] = _trace_step(model, loss, params, rows, labels)
+    return step.tape()
 
 
 # --- fit --------------------------------------------------------------------------------------
@@ -241,8 +328,12 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     step; otherwise the points are shuffled each epoch (seeded by ``seed``) and taken
     ``batch_size`` at a time. ``progress`` shows a tqdm bar when output is a terminal.
 
-    ``compiled=True`` traces the step's graph once with ``autograd.compile`` and replays
-    it while the batch stays the same (with the full batch: every step).
+    ``compiled=True`` builds the step's graph on input and target leaves, traces it with
+    ``autograd.compile`` once per batch size (the last, shorter batch of an epoch gets a
+    tape of its own), and replays it with each batch's numbers in those leaves. With
+    cross_entropy or a loss function the labels are constants of the trace, so a batch
+    whose labels differ from the traced ones is traced afresh (with the full batch: never).
+    The accuracy comes from ``model.predict``; the numbers equal the dynamic loop's to rounding.
 
     Every argument is checked before the first step; a bad one raises ``ValueError``
     saying what is wrong.
@@ -264,35 +355,33 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     opt = _make_optimizer(optimizer, params, lr)
     if compiled and not hasattr(autograd, "compile"):
         raise ValueError("compiled=True needs autograd.compile, which this chainrule does not have yet")
-    probe = _batch_loss(loss, [model(X[0])], [y[0]])  # a loss function that fails, fails now
+    first = [model(X[0])]
+    probe = _batch_loss(loss, first, [y[0]], _graph_targets(loss, first, [y[0]]))  # a loss that fails, fails now
     if not isinstance(probe, Value):
         raise ValueError(f"the loss must return a Value, got {type(probe).__name__}")
 
     history = History()
     batches = _batches(len(X), batch_size, random.Random(seed))
     bar = _progress_bar(steps) if progress else None
-    tape, traced = None, None
+    tapes: dict[int, _TracedStep] = {}  # compiled: the traced step of each batch size
     try:
         for _ in range(steps):
             idx = next(batches)
-            targets = [y[i] for i in idx]
+            rows, labels = [X[i] for i in idx], [y[i] for i in idx]
             if compiled:
-                if idx is not traced:  # a new batch: its data are constants of the trace
-                    outputs = [model(X[i]) for i in idx]
-                    tape, traced = autograd.compile(_batch_loss(loss, outputs, targets), params), idx
-                outputs = [model.predict(X[i]) for i in idx]  # floats, for the accuracy
+                outputs = [model.predict(x) for x in rows]  # floats, for the accuracy
                 opt.zero_grad()
-                value = tape()
+                value = _replay(tapes, model, loss, params, rows, labels, outputs)
             else:
-                outputs = [model(X[i]) for i in idx]
-                L = _batch_loss(loss, outputs, targets)
+                outputs = [model(x) for x in rows]
+                L = _batch_loss(loss, outputs, labels, _graph_targets(loss, outputs, labels))
                 opt.zero_grad()
                 L.backward()
                 value = L.data
                 outputs = [[o.data for o in out] if isinstance(out, list) else out.data for out in outputs]
             opt.step()
             history.loss.append(value)
-            history.accuracy.append(_batch_accuracy(loss, outputs, targets))
+            history.accuracy.append(_batch_accuracy(loss, outputs, labels))
             if bar is not None:
                 bar.set_postfix(loss=f"{value:.4f}", acc=f"{history.accuracy[-1]:.1%}", refresh=False)
                 bar.update()

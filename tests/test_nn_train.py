@@ -219,34 +219,159 @@ def test_a_progress_bar_with_loss_and_accuracy_on_a_terminal(monkeypatch):
 
 needs_compile = pytest.mark.skipif(not hasattr(autograd, "compile"), reason="this engine has no autograd.compile")
 
+MOONS, BLOBS = make_moons(30, noise=0.1, seed=6), make_blobs(30, seed=6)
+# Each case: loss, outputs of the model, data, and labels made from the data's class indices.
+COMPILED_CASES = [
+    ("hinge", 1, MOONS, None),
+    ("binary_cross_entropy", 1, MOONS, None),
+    ("mse", 1, MOONS, None),
+    ("mse", 3, BLOBS, None),  # class indices stand for one-hot rows
+    ("mse", 3, BLOBS, lambda c: [0.5 * (c == j) - 0.25 for j in range(3)]),  # rows of targets
+    ("mse", 1, MOONS, lambda c: 2.0 * c - 0.5),  # real-valued targets
+    ("cross_entropy", 3, BLOBS, None),
+]
 
-@needs_compile
-@pytest.mark.parametrize(
-    "loss, outputs, data",
-    [
-        ("hinge", 1, make_moons(30, noise=0.1, seed=6)),
-        ("binary_cross_entropy", 1, make_moons(30, noise=0.1, seed=6)),
-        ("cross_entropy", 3, make_blobs(30, seed=6)),
-        ("mse", 3, make_blobs(30, seed=6)),
-    ],
-)
-def test_compiled_fit_matches_the_dynamic_one(loss, outputs, data):
+
+def relabel(data, change):
     X, y = data
-    dynamic, compiled = MLP(2, [6, 6, outputs], seed=6), MLP(2, [6, 6, outputs], seed=6)
-    a = fit(dynamic, X, y, loss=loss, steps=6, progress=False)
-    b = fit(compiled, X, y, loss=loss, steps=6, progress=False, compiled=True)
+    return X, (y if change is None else [change(c) for c in y])
+
+
+@pytest.fixture
+def traces(monkeypatch):
+    """Every graph fit hands to autograd.compile: (its size in nodes, how many leaves the tape reads)."""
+    seen = []
+    compile_for_real = autograd.compile
+
+    def counting(output, leaves):
+        tape = compile_for_real(output, leaves)
+        seen.append((tape.nodes, len(tape.leaves)))
+        return tape
+
+    monkeypatch.setattr(autograd, "compile", counting)
+    return seen
+
+
+def fit_both(loss, outputs, X, y, seed=6, **options):
+    """The same training twice from the same weights, dynamic and compiled: both histories and models."""
+    dynamic, compiled = MLP(2, [6, 6, outputs], seed=seed), MLP(2, [6, 6, outputs], seed=seed)
+    a = fit(dynamic, X, y, loss=loss, progress=False, **options)
+    b = fit(compiled, X, y, loss=loss, progress=False, compiled=True, **options)
+    return a, b, dynamic, compiled
+
+
+def assert_same_training(a, b, dynamic, compiled):
     assert b.loss == pytest.approx(a.loss, rel=1e-10)
-    assert b.accuracy == a.accuracy
+    assert b.accuracy == a.accuracy  # NaN-free here: every case has classes
     trained = [p.data for p in dynamic.parameters()]
     assert [p.data for p in compiled.parameters()] == pytest.approx(trained, rel=1e-9)
 
 
 @needs_compile
-def test_compiled_fit_with_minibatches_matches_too():
-    X, y = make_moons(20, noise=0.1, seed=7)
-    a = fit(MLP(2, [4, 1], seed=7), X, y, steps=5, batch_size=8, progress=False)
-    b = fit(MLP(2, [4, 1], seed=7), X, y, steps=5, batch_size=8, progress=False, compiled=True)
-    assert b.loss == pytest.approx(a.loss, rel=1e-10) and b.accuracy == a.accuracy
+@pytest.mark.parametrize("loss, outputs, data, change", COMPILED_CASES)
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_compiled_fit_matches_the_dynamic_one(loss, outputs, data, change, batch_size):
+    # 30 points in batches of 8: 8, 8, 8 and a last batch of 6 each epoch; 10 steps see both sizes twice.
+    X, y = relabel(data, change)
+    a, b, dynamic, compiled = fit_both(loss, outputs, X, y, steps=10, batch_size=batch_size)
+    assert len(b) == 10
+    assert_same_training(a, b, dynamic, compiled)
+
+
+@needs_compile
+@pytest.mark.parametrize("loss, outputs, data, change", [c for c in COMPILED_CASES if c[0] != "cross_entropy"])
+def test_one_trace_per_batch_size_when_the_targets_are_leaves(loss, outputs, data, change, traces):
+    X, y = relabel(data, change)
+    params = len(MLP(2, [6, 6, outputs]).parameters())  # 67 or 81
+    for batch_size, sizes in [(8, [8, 6]), (10, [10]), (None, [30])]:
+        traces.clear()
+        fit(MLP(2, [6, 6, outputs], seed=6), X, y, loss=loss, steps=12, batch_size=batch_size, progress=False,
+            compiled=True)
+        # One tape per batch size, in the order the sizes first come: 12 steps of 8, 8, 8, 6, ... trace
+        # twice, of 10 (which divides 30) or of everything once. Each tape reads the parameters, 2 inputs
+        # per point and one target leaf per number the loss compares with.
+        targets = outputs if loss == "mse" else 1
+        assert [leaves for _, leaves in traces] == [params + (2 + targets) * n for n in sizes]
+
+
+@needs_compile
+def test_cross_entropy_traces_again_only_when_the_labels_change(traces):
+    X, y = BLOBS
+    # the full batch: the same labels at every step, one trace
+    fit(MLP(2, [6, 3], seed=1), X, y, steps=5, progress=False, compiled=True)
+    assert len(traces) == 1
+    # one class only: every batch has the labels traced, so one tape per batch size
+    traces.clear()
+    fit(MLP(2, [6, 3], seed=1), X, [2] * len(X), steps=12, batch_size=8, progress=False, compiled=True)
+    assert len(traces) == 2
+    # three shuffled classes: the labels of a batch of 8 differ from step to step, so it traces again
+    traces.clear()
+    a, b, dynamic, compiled = fit_both("cross_entropy", 3, X, y, steps=12, batch_size=8)
+    assert 2 < len(traces) <= 12
+    assert_same_training(a, b, dynamic, compiled)
+
+
+@needs_compile
+def test_a_loss_function_traces_again_when_the_labels_change(traces):
+    X, y = MOONS
+    same_labels = [1] * len(X)
+
+    def squared(predictions, labels):  # its targets are numbers the function computes: constants of the trace
+        return mse(predictions, [2.0 * label - 1.0 for label in labels])
+
+    a, b, dynamic, compiled = fit_both(squared, 1, X, same_labels, steps=12, batch_size=8)
+    assert len(traces) == 2  # one per batch size: the labels never change
+    assert_same_training(a, b, dynamic, compiled)
+    traces.clear()
+    a, b, dynamic, compiled = fit_both(squared, 1, X, y, steps=12, batch_size=8)
+    assert 2 < len(traces) <= 12
+    assert_same_training(a, b, dynamic, compiled)
+
+
+def scaled_line(w: float, b: float) -> MLP:
+    """A one-input linear model, score = w x + b."""
+    model = MLP(1, [1], activation="linear", seed=0)
+    neuron = model.layers[0].neurons[0]
+    neuron.w[0].data, neuron.b.data = w, b
+    return model
+
+
+@needs_compile
+def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
+    # binary cross-entropy from a score z is y softplus(-z) + (1 - y) softplus(z), and softplus takes
+    # the form that is safe for the sign z had when the step was traced. Batches of one point alternate
+    # between scores of about +800 and -800, where the other form overflows: the step is traced again,
+    # and the numbers are the dynamic loop's.
+    X, y = [[800.0], [-800.0]], [0, 1]
+    options = {"loss": "binary_cross_entropy", "steps": 6, "batch_size": 1, "progress": False, "seed": 2}
+    dynamic, compiled = scaled_line(1.0, 0.0), scaled_line(1.0, 0.0)
+    a = fit(dynamic, X, y, optimizer=SGD(dynamic.parameters(), lr=1e-7), **options)
+    b = fit(compiled, X, y, optimizer=SGD(compiled.parameters(), lr=1e-7), compiled=True, **options)
+    # softplus(800) = 800 to the last digit; dL/dw = x (sigmoid(z) - y) = 800 moves a score by 0.064
+    assert a.loss[0] == pytest.approx(800.0, rel=1e-3) and all(v > 790.0 for v in a.loss)
+    assert b.loss == pytest.approx(a.loss, rel=1e-12)
+    assert [p.data for p in compiled.parameters()] == pytest.approx([p.data for p in dynamic.parameters()],
+                                                                    rel=1e-12)
+    assert len(traces) > 1  # traced again: the first tape overflows on the other side
+
+
+@needs_compile
+def test_a_genuine_domain_error_is_the_dynamic_loops_error():
+    # The loss log(score) with SGD: dL/dw = x / score pushes the score down, by lr x^2 / score per step,
+    # past 0 at the 4th update (score 1, 0.5, -0.5: log of a negative number).
+    def log_score(predictions, labels):
+        return predictions[0].log()
+
+    errors, states = [], []
+    for compiled in (False, True):
+        model = scaled_line(1.0, 0.0)
+        with pytest.raises(ValueError) as caught:
+            fit(model, [[1.0]], [0], loss=log_score, optimizer=SGD(model.parameters(), lr=0.5), steps=10,
+                progress=False, compiled=compiled)
+        errors.append(str(caught.value))
+        states.append(model.state_dict())
+    assert "log" in errors[0] and errors[1] == errors[0]
+    assert states[1] == states[0]
 
 
 def test_compiled_needs_autograd_compile(monkeypatch):

@@ -7,7 +7,7 @@ Run any of them from the repository root, either way:
 
 Each one is seeded, prints what to notice, writes its pictures into
 ``chainrule-out/<demo>/`` (or ``--out DIR``) and takes ``--quick`` for a
-smaller, faster run. ``docs/sections/teaching.md`` puts them in the course's order.
+smaller, faster run. The README's "Teaching with chainrule" puts them in the course's order.
 """
 
 DEMOS = (

@@ -63,14 +63,17 @@ class Replay:
     parents one after another in one flat array, and ``local`` returns one
     local derivative per parent in that same flat order.
 
-    ``constant``, when given, reads that per-node number off a node whose rule
-    carries one; ops without it must use the op table's shared rule.
+    ``constant``, when given, reads that per-node number off the node's rule
+    object (``rule.exponent``, nn's ``rule.label``); ops without it must use
+    the op table's shared rule. The tape keeps those rule objects and reads
+    the numbers again on every call, so a number changed in a traced node's
+    rule (a new label for a new batch) is replayed without tracing again.
     """
 
     forward: Callable[..., Any]
     local: Callable[..., Any]
     nary: bool = False
-    constant: Callable[[Value], float] | None = None
+    constant: Callable[[Any], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,16 @@ REPLAYS: dict[str, Replay] = {
     "sum": Replay(lambda np, x, k: np.add.reduceat(x.values, x.starts), lambda np, x, k, out: 1.0, nary=True),
 }
 
+def _exponent(rule) -> float:
+    """The k of ``a ** k``, as its ``PowerRule`` holds it."""
+    return rule.exponent
+
+
 #: ``a ** k`` with a number k: one parent, the exponent carried per node by its rule.
 POWER_BY_NUMBER = Replay(
     lambda np, x, k: np.power(x[0], k),
     lambda np, x, k, out: (_pow_derivative(np, x[0], k),),
-    constant=power_exponent,
+    constant=_exponent,
 )
 
 
@@ -155,28 +163,22 @@ def register_replay(symbol: str, replay: Replay) -> Replay:
     return replay
 
 
-def _replay_for(node: Value) -> tuple[Replay, float | None]:
-    """The vectorized rule for ``node`` and the number its rule carries (or None).
-
-    Refuses, naming the op, what it cannot replay.
-    """
-    k = power_exponent(node)
-    if k is not None:
-        return POWER_BY_NUMBER, k
+def _replay_for(node: Value) -> Replay:
+    """The vectorized rule for ``node``; refuses, naming the op, what it cannot replay."""
+    if power_exponent(node) is not None:
+        return POWER_BY_NUMBER
     replay = REPLAYS.get(node.op)
     if replay is None:
         raise CompileError(
             f"compile cannot replay op {node.op!r}: it has no vectorized rule "
             "(see autograd.compile.REPLAYS); use backward() for this graph"
         )
-    if replay.constant is not None:
-        return replay, replay.constant(node)
-    if node._rule is not OPS[node.op].rule:
+    if replay.constant is None and node._rule is not OPS[node.op].rule:
         raise CompileError(
             f"compile cannot replay a node of op {node.op!r} whose rule is its own, not the op table's; "
             "use backward() for this graph"
         )
-    return replay, None
+    return replay
 
 
 # --- the tape ---------------------------------------------------------------------------------------
@@ -184,7 +186,12 @@ def _replay_for(node: Value) -> tuple[Replay, float | None]:
 
 @dataclass
 class _Group:
-    """The nodes of one op at one level: values[start:stop], and where their parents are."""
+    """The nodes of one op at one level: values[start:stop], and where their parents are.
+
+    A group whose replay has a ``constant`` keeps its nodes' rule objects in ``rules``
+    (each holds one number, never a node) and ``constants``, the numbers read from them,
+    which ``refresh`` reads again before every replay.
+    """
 
     symbol: str
     replay: Replay
@@ -194,6 +201,12 @@ class _Group:
     constants: Any  # array of per-node numbers, or None
     starts: Any = None  # n-ary only: where each node's parents begin in ``parents``
     sizes: Any = None  # n-ary only: how many parents each node has
+    rules: tuple = ()  # with constants: the traced nodes' rules, in the group's order
+
+    def refresh(self) -> None:
+        """Read each node's number from its rule again: one attribute read per node, and only here."""
+        read = self.replay.constant
+        self.constants[:] = [read(rule) for rule in self.rules]
 
 
 class Tape:
@@ -201,7 +214,10 @@ class Tape:
 
     Only the leaves given to ``compile`` are read and written: every other
     leaf is a constant frozen at its traced value, and the traced graph's own
-    nodes are not touched (the tape keeps no reference to them).
+    nodes are not touched (the tape keeps no reference to them). A node whose
+    rule carries a number (the k of ``a ** k``, nn's cross_entropy label) is
+    the one exception that is read: the tape keeps that rule object, not the
+    node, and uses the number it holds at each call.
     """
 
     def __init__(self, np, leaves: list[Value], leaf_positions, values, groups: list[_Group], output: int,
@@ -211,6 +227,7 @@ class Tape:
         self._leaf_positions = leaf_positions
         self._values = values  # every node's value (and any given leaf outside the graph); constants in place
         self._groups = groups  # level by level, parents' levels first
+        self._numbered = [g for g in groups if g.constants is not None]  # groups that read numbers from rules
         self._output = output
         self.levels = levels  #: the longest path from a leaf to the output, in edges
         self.nodes = nodes  #: how many nodes the traced graph has, leaves included
@@ -238,6 +255,8 @@ class Tape:
         np = self._np
         values = self._values
         values[self._leaf_positions] = np.fromiter((v.data for v in self.leaves), float, len(self.leaves))
+        for g in self._numbered:
+            g.refresh()
         with np.errstate(all="ignore"):  # inf and nan are checked below, against the float forward
             saved = self._forward(values)
             if not np.isfinite(values).all():
@@ -328,16 +347,16 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     order = topological_order(output)
     # Levels: a leaf is 0, an op node one above its highest parent.
     level: dict[Value, int] = {}
-    buckets: dict[tuple[int, str, bool], list[tuple[Value, Replay, float | None]]] = {}
+    buckets: dict[tuple[int, str, bool], list[tuple[Value, Replay]]] = {}
     for node in order:
         if not node.parents:
             level[node] = 0
             continue
-        replay, k = _replay_for(node)
+        replay = _replay_for(node)
         here = 1 + max([level[p] for p in node.parents])
         level[node] = here
         key = (here, node.op, replay is POWER_BY_NUMBER)
-        buckets.setdefault(key, []).append((node, replay, k))
+        buckets.setdefault(key, []).append((node, replay))
 
     # Positions: the given leaves first, then the graph's other leaves (constants), then group by group.
     position: dict[Value, int] = {}
@@ -350,7 +369,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     for key in sorted(buckets, key=lambda key: (key[0], key[1], key[2])):
         members = buckets[key]
         start = len(position)
-        for node, _, _ in members:
+        for node, _ in members:
             position[node] = len(position)
         groups.append(_make_group(np, key[1], members, start, position))
 
@@ -364,16 +383,19 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
 
 def _make_group(np, symbol: str, members: list, start: int, position: dict) -> _Group:
     replay = members[0][1]
-    constants = None
-    if members[0][2] is not None:
-        constants = np.array([k for _, _, k in members], dtype=float)
+    nodes = [node for node, _ in members]
     stop = start + len(members)
     if replay.nary:
-        flat = [position[p] for node, _, _ in members for p in node.parents]
-        sizes = np.array([len(node.parents) for node, _, _ in members], dtype=np.intp)
+        flat = [position[p] for node in nodes for p in node.parents]
+        sizes = np.array([len(node.parents) for node in nodes], dtype=np.intp)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
-        return _Group(symbol, replay, start, stop, np.array(flat, dtype=np.intp), constants, starts, sizes)
-    arity = len(members[0][0].parents)
-    rows = [[position[node.parents[j]] for node, _, _ in members] for j in range(arity)]
-    parents = np.array(rows, dtype=np.intp)
-    return _Group(symbol, replay, start, stop, parents, constants)
+        group = _Group(symbol, replay, start, stop, np.array(flat, dtype=np.intp), None, starts, sizes)
+    else:
+        rows = [[position[node.parents[j]] for node in nodes] for j in range(len(nodes[0].parents))]
+        group = _Group(symbol, replay, start, stop, np.array(rows, dtype=np.intp), None)
+    if replay.constant is not None:
+        # The rules, not the nodes: a rule holds its number only, a node the whole graph below it.
+        group.rules = tuple(node._rule for node in nodes)
+        group.constants = np.zeros(len(nodes))
+        group.refresh()
+    return group

@@ -15,8 +15,10 @@ compiled=True)`` replays one traced step for every batch of the same size.
 ``cross_entropy`` is a single node of its own (op ``cross_entropy``,
 registered in the engine's op table below): the softmax, the log and the
 pick of the true class fused into one step whose local derivatives are
-simply p_i - y_i. The other losses are compositions of the engine's ops, so
-their graphs show every step.
+simply p_i - y_i. Its label is held by the node's rule, not by a leaf;
+``set_label`` changes it, and a compiled tape reads it again at every call.
+The other losses are compositions of the engine's ops, so their graphs show
+every step.
 """
 
 from __future__ import annotations
@@ -239,14 +241,18 @@ CROSS_ENTROPY = OPS.get("cross_entropy") or register(
 )
 
 
-def _cross_entropy_one(logits, label) -> Value:
-    zs = [_value(z, "cross_entropy: a logit") for z in _logits(logits, "cross_entropy")]
+def _class_index(label, classes: int) -> int:
+    """``label`` as an int class index of ``classes`` logits, or the error that says why not."""
     if isinstance(label, bool) or not isinstance(label, numbers.Integral):
         raise TypeError(f"cross_entropy: the label must be a class index, an int, not {type(label).__name__}")
-    if not 0 <= label < len(zs):
-        classes = f"0 .. {len(zs) - 1}"
-        raise ValueError(f"cross_entropy: label {label} is not a class of {len(zs)} logits ({classes})")
-    label = int(label)
+    if not 0 <= label < classes:
+        raise ValueError(f"cross_entropy: label {label} is not a class of {classes} logits (0 .. {classes - 1})")
+    return int(label)
+
+
+def _cross_entropy_one(logits, label) -> Value:
+    zs = [_value(z, "cross_entropy: a logit") for z in _logits(logits, "cross_entropy")]
+    label = _class_index(label, len(zs))
     data = _cross_entropy_forward(*[z.data for z in zs], label=label)
     return apply(CROSS_ENTROPY, zs, data=data, rule=CrossEntropyRule(label))
 
@@ -264,6 +270,29 @@ def cross_entropy(logits, label) -> Value:
             raise ValueError(f"cross_entropy: {len(logits)} rows of logits but {len(label)} labels")
         return mean([_cross_entropy_one(z, c) for z, c in zip(logits, label, strict=True)])
     return _cross_entropy_one(logits, label)
+
+
+def set_label(node: Value, label: int) -> None:
+    """Make ``label`` the true class of a node made by ``cross_entropy``.
+
+    The label lives in the node's rule, not in a leaf, so this is how a
+    compiled tape (``autograd.compile``) is given the labels of a new batch:
+    the tape reads each cross_entropy node's label again at every call, and
+    replays -log softmax(z)[label] with local derivatives p_i - y_i for the
+    new one-hot y. Only the label changes: the node's ``.data`` keeps the
+    value it was built with, as every node of a traced graph keeps its value
+    when its leaves are refilled (the tape recomputes, the graph does not).
+
+    Raises ``ValueError`` for a node that is not a cross_entropy node of its
+    own (or a label that is not a class of its logits), ``TypeError`` for a
+    label that is not an int.
+    """
+    if not isinstance(node, Value) or node.op != "cross_entropy":
+        what = f"op {node.op!r}" if isinstance(node, Value) else type(node).__name__
+        raise ValueError(f"set_label needs a node made by cross_entropy, got {what}")
+    if node._rule is CROSS_ENTROPY.rule:  # the op table's rule is shared: relabelling it would move every user
+        raise ValueError("set_label: this cross_entropy node shares the op table's rule; make it with cross_entropy()")
+    node._rule.label = _class_index(label, len(node.parents))
 
 
 # --- hinge ----------------------------------------------------------------------------------
@@ -316,15 +345,35 @@ def _replay_softmax(np, x):
     return exps / np.repeat(totals, x.sizes), m + np.log(totals)
 
 
+def _picked(np, x, labels):
+    """Where each node's true-class logit sits in x.values.
+
+    The labels are read from the nodes' rules at every call, so a label set
+    there directly (not through ``set_label``) is checked here: out of range,
+    it would pick another node's logit.
+    """
+    bad = (labels < 0) | (labels >= x.sizes) | (labels != np.floor(labels))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"cross_entropy: label {float(labels[i]):g} is not a class of {int(x.sizes[i])} logits "
+                         f"(0 .. {int(x.sizes[i]) - 1})")
+    return x.starts + labels.astype(np.intp)
+
+
 def _replay_forward(np, x, labels):
     _, log_total = _replay_softmax(np, x)
-    return log_total - x.values[x.starts + labels.astype(np.intp)]
+    return log_total - x.values[_picked(np, x, labels)]
 
 
 def _replay_local(np, x, labels, out):
     p, _ = _replay_softmax(np, x)
-    p[x.starts + labels.astype(np.intp)] -= 1.0  # p - y, y one-hot at the label
+    p[_picked(np, x, labels)] -= 1.0  # p - y, y one-hot at the label
     return p
+
+
+def _label(rule: CrossEntropyRule) -> float:
+    """The per-node number compile reads from a cross_entropy node's rule: its label."""
+    return rule.label
 
 
 def _teach_compile() -> None:
@@ -332,8 +381,7 @@ def _teach_compile() -> None:
     from autograd.compile import REPLAYS, Replay, register_replay
 
     if "cross_entropy" not in REPLAYS:
-        replay = Replay(_replay_forward, _replay_local, nary=True, constant=lambda node: node._rule.label)
-        register_replay("cross_entropy", replay)
+        register_replay("cross_entropy", Replay(_replay_forward, _replay_local, nary=True, constant=_label))
 
 
 # An engine without compiled replay exports no autograd.compile; then there is nothing to teach.

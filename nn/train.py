@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import autograd
 from autograd import Value
 
-from .losses import binary_cross_entropy, cross_entropy, hinge, hinge_sign, mse
+from .losses import CrossEntropyRule, binary_cross_entropy, cross_entropy, hinge, hinge_sign, mean, mse
 from .module import Module
 from .optim import SGD, Adam
 
@@ -238,32 +238,39 @@ def _batch_accuracy(loss, outputs: list, targets: list) -> float:
 class _TracedStep:
     """A training step traced once by ``autograd.compile`` and replayed for every batch of its size.
 
-    The batch reaches the traced graph only through leaves: ``inputs`` holds one leaf
-    per input of each batch slot, ``targets`` one leaf per number the loss reads as a
-    target (see ``_graph_targets``), and ``tape`` lists both after the parameters, so
-    each call reads whatever they hold. cross_entropy keeps each label inside its node,
-    and a loss function may read the labels any way it likes, so for those ``targets``
-    is None and the labels traced (``labels``) are constants of the graph: the step fits
-    only batches with the same labels.
+    The batch reaches the traced graph through leaves and labels: ``inputs`` holds one
+    leaf per input of each batch slot, ``targets`` one leaf per number the loss reads as
+    a target (see ``_graph_targets``), and ``tape`` lists both after the parameters, so
+    each call reads whatever they hold. cross_entropy keeps each label inside its node's
+    rule instead; ``classes`` holds those rules (not the nodes, which would keep the
+    whole graph alive), and the tape reads their labels at every call. A loss function
+    may read the labels any way it likes, so for it both are None and the labels traced
+    (``labels``) are constants of the graph: the step fits only batches with the same labels.
     """
 
     tape: autograd.Tape
     inputs: list[list[Value]]
     targets: list[Value] | None
+    classes: list[CrossEntropyRule] | None
     labels: list
 
     def fits(self, labels: list) -> bool:
         """Whether this step can replay a batch with these labels (of its size)."""
-        return self.targets is not None or self.labels == labels
+        return self.targets is not None or self.classes is not None or self.labels == labels
 
-    def load(self, rows: list, targets: list[float] | None) -> None:
-        """Put a batch's inputs and targets into the leaves the tape reads."""
+    def load(self, rows: list, targets: list[float] | None, labels: list) -> None:
+        """Put a batch's inputs, targets and cross_entropy labels where the tape reads them."""
         for leaves, row in zip(self.inputs, rows, strict=True):
             for leaf, v in zip(leaves, row, strict=True):
                 leaf.data = float(v)
         if self.targets is not None:
             for leaf, t in zip(self.targets, targets, strict=True):
                 leaf.data = t
+        if self.classes is not None:
+            # What nn.losses.set_label does for a node; fit checked every label against the
+            # model's number of outputs (its logits) before the first step.
+            for rule, label in zip(self.classes, labels, strict=True):
+                rule.label = int(label)
 
 
 def _trace_step(model: Module, loss, params: list[Value], rows: list, labels: list) -> _TracedStep:
@@ -272,9 +279,15 @@ def _trace_step(model: Module, loss, params: list[Value], rows: list, labels: li
     outputs = [model(leaves) for leaves in inputs]
     numbers = _graph_targets(loss, outputs, labels)
     targets = None if numbers is None else [Value(t, name=f"y{i + 1}") for i, t in enumerate(numbers)]
-    L = _batch_loss(loss, outputs, labels, targets)
+    classes = None
+    if loss == "cross_entropy":  # the nodes _batch_loss would build, kept at hand for their rules
+        terms = [cross_entropy(out, int(t)) for out, t in zip(outputs, labels, strict=True)]
+        classes = [term._rule for term in terms]
+        L = mean(terms)
+    else:
+        L = _batch_loss(loss, outputs, labels, targets)
     batch = [leaf for leaves in inputs for leaf in leaves] + (targets or [])
-    return _TracedStep(autograd.compile(L, params + batch), inputs, targets, list(labels))
+    return _TracedStep(autograd.compile(L, params + batch), inputs, targets, classes, list(labels))
 
 
 def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Value], rows: list, labels: list,
@@ -282,11 +295,11 @@ def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Val
     """The step's loss (and the parameters' grads) from the traced step of this batch size.
 
     The step is traced on the first batch of each size, and again only when it does
-    not fit the batch's labels (see ``_TracedStep.fits``).
+    not fit the batch's labels (see ``_TracedStep.fits``: a loss function's).
     """
     step = tapes.get(len(rows))
     if step is not None and step.fits(labels):
-        step.load(rows, _graph_targets(loss, outputs, labels))
+        step.load(rows, _graph_targets(loss, outputs, labels), labels)
         try:
             return step.tape()
         except (ArithmeticError, ValueError):
@@ -330,9 +343,10 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
 
     ``compiled=True`` builds the step's graph on input and target leaves, traces it with
     ``autograd.compile`` once per batch size (the last, shorter batch of an epoch gets a
-    tape of its own), and replays it with each batch's numbers in those leaves. With
-    cross_entropy or a loss function the labels are constants of the trace, so a batch
-    whose labels differ from the traced ones is traced afresh (with the full batch: never).
+    tape of its own), and replays it with each batch's numbers in those leaves (and, for
+    cross_entropy, each batch's labels in the traced nodes, ``nn.losses.set_label``'s way).
+    With a loss function the labels are constants of the trace, so a batch whose labels
+    differ from the traced ones is traced afresh (with the full batch: never).
     The accuracy comes from ``model.predict``; the numbers equal the dynamic loop's to rounding.
 
     Every argument is checked before the first step; a bad one raises ``ValueError``

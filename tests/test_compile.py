@@ -12,8 +12,9 @@ cancel, and there the two engines add the same terms in different orders.
 Covered: random graphs of every op (``strategies.graphs``); each op replayed
 at new values on both sides of its branches (relu, abs, the cases of ``**``),
 so nothing is frozen at trace time; domain errors raised exactly as the
-dynamic engine raises them; the nn losses; a training step against PyTorch;
-what the tape reads and writes; and what it refuses.
+dynamic engine raises them; the nn losses, cross_entropy with labels changed
+after the trace; a training step against PyTorch; what the tape reads and
+writes; and what it refuses.
 """
 
 from __future__ import annotations
@@ -370,6 +371,55 @@ def test_nn_losses_replay_as_backward_over_training_steps(loss):
         for p, got in zip(params, replayed, strict=True):
             assert agree(got, p.grad, scale.get(p, 0.0)), (loss, p.name, got, p.grad)
         optimizer.step()
+
+
+def test_a_tape_picks_up_changed_cross_entropy_labels():
+    # Traced once with the first labels; then new weights and new labels every call (set in the traced
+    # nodes by nn.losses.set_label), and each replay must equal a fresh dynamic graph built with them.
+    nn = pytest.importorskip("nn")
+    from nn.losses import set_label
+
+    X, y = nn.make_blobs(12, seed=3, centers=3)
+    model = nn.MLP(2, [6, 3], seed=1)
+    params = model.parameters()
+    nodes = [nn.cross_entropy(model(x), c) for x, c in zip(X, y, strict=True)]
+    tape = autograd.compile(autograd.sum(nodes) / len(nodes), params)
+    optimizer = nn.SGD(params, lr=0.1)
+    relabellings = [[(c + 1) % 3 for c in y], [2] * len(y), [(c * 2 + i) % 3 for i, c in enumerate(y)], y]
+    for labels in relabellings:
+        for node, label in zip(nodes, labels, strict=True):
+            set_label(node, label)
+        value = tape()
+        replayed = [p.grad for p in params]
+        dynamic = nn.cross_entropy([model(x) for x in X], labels)  # the oracle: built with these labels
+        optimizer.zero_grad()
+        dynamic.backward()
+        scale = path_sums(dynamic)
+        assert agree(value, dynamic.data), (labels, value, dynamic.data)
+        for p, got in zip(params, replayed, strict=True):
+            assert agree(got, p.grad, scale.get(p, 0.0)), (labels, p.name, got, p.grad)
+        optimizer.step()
+
+
+def test_a_tape_keeps_the_rules_that_hold_labels_but_not_their_nodes():
+    import gc
+
+    nn = pytest.importorskip("nn")
+    zs = [Value(1.0), Value(-2.0), Value(0.5)]
+    node = nn.cross_entropy([z * 2.0 for z in zs], 1)
+    node.name = "ce-node-the-tape-must-not-keep"
+    tape = autograd.compile(node + zs[0] ** 3, zs)  # a ** k group and a cross_entropy group
+    del node
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, Value) and o.name == "ce-node-the-tape-must-not-keep"]
+    assert alive == []
+    # ... and still replays: d/dz_i = 2 (p_i - y_i) with p = softmax(2 z), plus 3 z_0^2 for z_0.
+    zs[0].data = 0.5
+    value = tape()
+    e = [math.exp(2 * z.data) for z in zs]
+    p = [v / sum(e) for v in e]
+    assert value == pytest.approx(-math.log(p[1]) + 0.125, rel=RTOL)
+    assert [z.grad for z in zs] == pytest.approx([2 * p[0] + 0.75, 2 * (p[1] - 1), 2 * p[2]], rel=RTOL)
 
 
 def test_a_training_step_against_pytorch():

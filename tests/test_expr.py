@@ -85,7 +85,7 @@ def test_values_may_be_leaves_to_rebuild_on():
         ("1e999 * x", {"x": 1}, ["too large"], 1, 1),
         ("", {}, ["empty"], 1, 1),
         ("   ", {}, ["empty"], 1, 1),
-        ("x\0", {"x": 1}, ["null"], 1, 1),
+        ("x\0", {"x": 1}, ["null"], 1, 2),
         ("sum()", {}, ["at least one"], 1, 1),
     ],
 )
@@ -161,3 +161,15 @@ def test_a_long_flat_formula_is_fine():
 def test_names_are_read_as_python_reads_them():
     # Python's parser folds the identifier ℌ to H (NFKC); the values given must be found the same way.
     assert parse("ℌ * 2", **{"ℌ": 1.5}).output.data == 3.0
+
+
+def test_the_depth_limit_is_the_same_on_every_python():
+    # Python's own parser gives up somewhere between about 3,000 and 5,000 levels, by version;
+    # chainrule refuses past 1,000 everywhere, and a flat sum() has no such limit.
+    from autograd.expr import MAX_DEPTH
+
+    for source in ["-" * 1200 + "x", "+".join(["x"] * 1200), "2**" * 1200 + "2"]:
+        with pytest.raises(ExpressionError, match=f"more than {MAX_DEPTH:,} levels"):
+            parse(source, x=1.0)
+    terms = ", ".join(["x"] * 1200)
+    assert parse(f"sum({terms})", x=0.5).output.data == 600.0

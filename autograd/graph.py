@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .ops import rule_text
+from .ops import rule_text, wrong_count
 
 if TYPE_CHECKING:
     from .value import Value
@@ -78,9 +78,7 @@ def _send(node: Value) -> tuple[float, ...]:
     parents = node.parents
     local = node._rule(node)
     if len(local) != len(parents):
-        raise RuntimeError(
-            f"the rule of op {node.op!r} gave {len(local)} local derivatives for {len(parents)} parents"
-        )
+        raise wrong_count(node, local)
     upstream = node.grad
     # Lengths were just checked; zip(..., strict=...) would cost a keyword call on the hottest loop.
     for parent, d in zip(parents, local):  # noqa: B905

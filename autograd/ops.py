@@ -309,6 +309,13 @@ SUM = register(Op("sum", _sum, _sum_rule, ("d(a1+...+an)/dai = 1",), -1))
 POWER_TEXT = "d(a**{k})/da = {k}*a^{k_minus_1}"
 
 
+def wrong_count(node, local: tuple) -> RuntimeError:
+    """The error for a rule that gave other than one local derivative per parent (the engine checks)."""
+    return RuntimeError(
+        f"the rule of op {node.op!r} gave {len(local)} local derivatives for {len(node.parents)} parents"
+    )
+
+
 def power_exponent(node) -> float | None:
     """The number k of a node made by ``a ** k`` with a number k; None for any other node."""
     return node._rule.exponent if isinstance(node._rule, PowerRule) else None

@@ -39,6 +39,7 @@ from .ops import (
     Op,
     PowerRule,
     _pow,
+    wrong_count,
 )
 
 
@@ -76,10 +77,7 @@ class Value:
             return ()
         local = self._rule(self)
         if len(local) != len(self.parents):
-            raise RuntimeError(
-                f"the rule of op {self.op!r} gave {len(local)} local derivatives "
-                f"for {len(self.parents)} parents"
-            )
+            raise wrong_count(self, local)
         return local
 
     def backward(self) -> None:

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .ops import rule_text, wrong_count
-
-if TYPE_CHECKING:
-    from .value import Value
+from .value import Value, _Pair
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -37,9 +34,10 @@ def _depth_first(root: Value, with_leaves: bool) -> list[Value]:
 
     A node is expanded when first popped: its unseen parents are pushed above
     it, and under them the ``_EMIT`` marker, which says "the node below me is
-    done" once it comes back to the top. The stack holds only nodes and the
-    marker, never a new object per node: on a chain of a million nodes that
-    spares Python's garbage collector a million short-lived tuples.
+    done" once it comes back to the top. A node with no parent left to visit
+    is done at once. The stack holds only nodes and the marker, never a new
+    object per node: on a chain of a million nodes that spares Python's
+    garbage collector a million short-lived tuples.
     """
     order: list[Value] = []
     seen: set[Value] = set()
@@ -52,15 +50,16 @@ def _depth_first(root: Value, with_leaves: bool) -> list[Value]:
         if node in seen:
             continue
         seen.add(node)
-        if not node.parents:
-            if with_leaves:
-                order.append(node)  # a leaf has nothing to wait for
-            continue
-        stack.append(node)
-        stack.append(_EMIT)
+        waiting = False
         for parent in reversed(node.parents):
-            if (with_leaves or parent.parents) and parent not in seen:
+            if (with_leaves or not parent.is_leaf) and parent not in seen:
+                if not waiting:  # the first parent to wait for: the node and its marker go below it
+                    stack.append(node)
+                    stack.append(_EMIT)
+                    waiting = True
                 stack.append(parent)
+        if not waiting and (with_leaves or not node.is_leaf):
+            order.append(node)  # a leaf, or a node whose parents are all in the order
     return order
 
 
@@ -75,11 +74,19 @@ def _send(node: Value) -> tuple[float, ...]:
     rather than ``node.local_grads()``: the same rule and the same check, one
     call fewer on the hottest path of the engine.)
     """
-    parents = node.parents
     local = node._rule(node)
+    upstream = node.grad
+    if type(node) is _Pair:
+        # Two inputs, as most nodes have: the loop below written out, no tuple and no loop.
+        if len(local) != 2:
+            raise wrong_count(node, local)
+        d_left, d_right = local
+        node.left.grad += upstream * d_left
+        node.right.grad += upstream * d_right
+        return local
+    parents = node.parents
     if len(local) != len(parents):
         raise wrong_count(node, local)
-    upstream = node.grad
     # Lengths were just checked; zip(..., strict=...) would cost a keyword call on the hottest loop.
     for parent, d in zip(parents, local):  # noqa: B905
         parent.grad += upstream * d

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from operator import attrgetter
 
-from . import graph
 from .ops import (
     ABS,
     ADD,
@@ -53,7 +53,16 @@ class Value:
     6.0
     """
 
-    __slots__ = ("data", "grad", "name", "op", "parents", "_rule")
+    __slots__ = ("data", "grad", "name")
+
+    # A leaf was made by no op, so it answers these from the class: no op, no
+    # parents, no rule. A Value an op makes keeps its own (_Node and _Pair,
+    # below). Leaves are most of a big graph, and three fields fewer each is
+    # less memory and less for Python's garbage collector to walk.
+    op = ""
+    parents = ()
+    _rule = None
+    is_leaf = True
 
     def __init__(self, data: float, name: str | None = None):
         if type(data) is not float:  # checked first: a plain float skips the slower ABC check below
@@ -65,9 +74,6 @@ class Value:
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
         self.grad = 0.0
         self.name = name
-        self.op = ""  # a leaf: no op made it
-        self.parents = ()
-        self._rule = None
 
     # --- what the node knows about its own derivatives ----------------------
 
@@ -82,11 +88,15 @@ class Value:
 
     def backward(self) -> None:
         """Fill in d(self)/d(node) as ``.grad`` on every node below ``self``."""
-        graph.backward(self)
+        from .graph import backward  # graph builds on this module, so it is fetched when first used
+
+        backward(self)
 
     def zero_grad(self) -> None:
         """Set ``grad = 0.0`` on this node and every node below it."""
-        graph.zero_grad(self)
+        from .graph import zero_grad
+
+        zero_grad(self)
 
     # --- micrograd compatibility ---------------------------------------------
 
@@ -203,17 +213,50 @@ class Value:
 
 # --- building nodes ------------------------------------------------------------
 
+
+# A Value an op makes is one of two kinds; to a user both are just Values
+# (isinstance(node, Value), the same methods, the same ``parents``). They
+# differ only in how they hold their inputs.
+
+
+class _Node(Value):
+    """A Value an op made from one input or from many (``tanh``, ``sum``): the inputs in a tuple."""
+
+    __slots__ = ("op", "parents", "_rule")
+    is_leaf = False
+
+
+class _Pair(Value):
+    """A Value an op made from exactly two inputs (``a * b``): the inputs in two fields.
+
+    Two-input nodes are most of a graph. Keeping ``left`` and ``right`` in
+    the node, rather than in a tuple of their own, saves an object per node:
+    memory, and time Python's garbage collector would spend walking it.
+    ``parents`` still gives the tuple, made when asked for.
+    """
+
+    __slots__ = ("op", "left", "right", "_rule")
+    is_leaf = False
+    parents = property(attrgetter("left", "right"), doc="(left, right)")
+
+
+# Error messages that name a type say "Value", the type a user knows.
+_Node.__name__ = _Pair.__name__ = "Value"
 _new = object.__new__
 
 
 def _node(data: float, op: str, parents: tuple, rule) -> Value:
     """A new result node; the op's forward has already checked and computed ``data``."""
-    v = _new(Value)
+    if len(parents) == 2:
+        v = _new(_Pair)
+        v.left, v.right = parents
+    else:
+        v = _new(_Node)
+        v.parents = parents
     v.data = data
     v.grad = 0.0
     v.name = None
     v.op = op
-    v.parents = parents
     v._rule = rule
     return v
 
@@ -237,12 +280,13 @@ def _apply2(op: Op, a, b):
         if b is None:
             return NotImplemented
     # _node written out: this line runs for most nodes of every graph, and a call costs.
-    out = _new(Value)
+    out = _new(_Pair)
     out.data = op.forward(a.data, b.data)
     out.grad = 0.0
     out.name = None
     out.op = op.symbol
-    out.parents = (a, b)
+    out.left = a
+    out.right = b
     out._rule = op.rule
     return out
 

@@ -77,7 +77,7 @@ def _send(node: Value) -> tuple[float, ...]:
     local = node._rule(node)
     upstream = node.grad
     if type(node) is _Pair:
-        # Two inputs, as most nodes have: the loop below written out, no tuple and no loop.
+        # Two inputs, as most nodes have: the loop below, written out for them without a tuple.
         if len(local) != 2:
             raise wrong_count(node, local)
         d_left, d_right = local

@@ -341,7 +341,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     for i, leaf in enumerate(leaves):
         if not isinstance(leaf, Value):
             raise TypeError(f"compile: leaves[{i}] is a {type(leaf).__name__}, not a Value")
-        if leaf.parents:
+        if not leaf.is_leaf:
             raise ValueError(f"compile: leaves[{i}] was made by op {leaf.op!r}; only leaves can be fed in")
 
     order = topological_order(output)
@@ -349,7 +349,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     level: dict[Value, int] = {}
     buckets: dict[tuple[int, str, bool], list[tuple[Value, Replay]]] = {}
     for node in order:
-        if not node.parents:
+        if node.is_leaf:
             level[node] = 0
             continue
         replay = _replay_for(node)
@@ -363,7 +363,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     for leaf in leaves:
         position.setdefault(leaf, len(position))
     for node in order:
-        if not node.parents:
+        if node.is_leaf:
             position.setdefault(node, len(position))
     groups = []
     for key in sorted(buckets, key=lambda key: (key[0], key[1], key[2])):
@@ -375,7 +375,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
 
     values = np.zeros(len(position))
     for node, i in position.items():
-        if not node.parents:
+        if node.is_leaf:
             values[i] = node.data
     leaf_positions = np.array([position[leaf] for leaf in leaves], dtype=np.intp)
     return Tape(np, leaves, leaf_positions, values, groups, position[output], max(level.values()), len(order))
@@ -391,7 +391,8 @@ def _make_group(np, symbol: str, members: list, start: int, position: dict) -> _
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
         group = _Group(symbol, replay, start, stop, np.array(flat, dtype=np.intp), None, starts, sizes)
     else:
-        rows = [[position[node.parents[j]] for node in nodes] for j in range(len(nodes[0].parents))]
+        # Row j holds every node's parent j (each node's parents read once: a two-input node builds the tuple).
+        rows = list(zip(*[[position[p] for p in node.parents] for node in nodes], strict=True))
         group = _Group(symbol, replay, start, stop, np.array(rows, dtype=np.intp), None)
     if replay.constant is not None:
         # The rules, not the nodes: a rule holds its number only, a node the whole graph below it.

@@ -5,14 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from course import sig
 
 import autograd
 from autograd import ExpressionError, Value, parse
 from autograd.expr import MAX_LENGTH, MAX_NESTING
-
-
-def sig(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 def test_the_course_example_names_its_nodes():

@@ -7,23 +7,14 @@ import math
 import sys
 
 import pytest
+from course import course, sig
 
 import autograd
 from autograd import TooManyPaths, Value, backward_steps, paths, topological_order
 
 
-def sig(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def course_example(w=0.8, x=1.5, b=0.1, y=1.0):
-    leaves = {k: Value(v, name=k) for k, v in dict(w=w, x=x, b=b, y=y).items()}
-    L = (leaves["y"] - (leaves["w"] * leaves["x"] + leaves["b"]).sigmoid()) ** 2
-    return L, leaves
-
-
 def test_course_example_against_the_closed_form():
-    L, v = course_example()
+    L, v, *_ = course()
     L.backward()
     s = sig(0.8 * 1.5 + 0.1)
     common = 2 * (s - 1.0) * s * (1 - s)  # dL/dz
@@ -108,7 +99,7 @@ def test_a_second_root_over_shared_nodes_starts_interior_grads_fresh():
 
 def test_steps_leave_exactly_the_grads_backward_leaves():
     def build():
-        L, leaves = course_example()
+        L, leaves, *_ = course()
         return L, [*topological_order(L)]
 
     L1, nodes1 = build()
@@ -121,7 +112,7 @@ def test_steps_leave_exactly_the_grads_backward_leaves():
 
 
 def test_each_step_is_applied_when_yielded_and_reads_like_the_course():
-    L, v = course_example()
+    L, v, *_ = course()
     steps = backward_steps(L)
     first = next(steps)
     assert first.node is L and first.upstream == 1.0
@@ -149,7 +140,7 @@ def test_steps_for_a_parent_used_twice_chain_before_and_after():
 
 def test_step_table_is_the_same_on_every_run():
     def table():
-        L, _ = course_example()
+        L, *_ = course()
         return [(s.node.op, s.upstream, tuple((e.parent.name, e.local) for e in s.edges)) for s in backward_steps(L)]
 
     assert table() == table() == table()

@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+from course import course, sig
 
 import autograd
 from autograd import OPS, Value, topological_order
@@ -15,23 +16,6 @@ from viz.modules import clusters, module_path
 
 NODE = re.compile(r"^\t(v|op)(\d+) \[label=(.*?) class=", re.M)
 EDGE = re.compile(r"^\t(\S+) -> (\S+) \[(.*)\]$", re.M)
-
-
-def sig(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def course(w=0.8, x=1.5, b=0.1, y=1.0):
-    """The course's example L = (y - sigmoid(w*x + b))^2, its leaves by name, after backward."""
-    leaves = {k: Value(v, name=k) for k, v in dict(w=w, x=x, b=b, y=y).items()}
-    z = leaves["w"] * leaves["x"] + leaves["b"]
-    z.name = "z"
-    h = z.sigmoid()
-    h.name = "h"
-    L = (leaves["y"] - h) ** 2
-    L.name = "L"
-    L.backward()
-    return L, leaves
 
 
 def labels(source: str) -> dict[str, str]:
@@ -54,7 +38,7 @@ def edges(source: str) -> dict[str, tuple[str, str, str]]:
 
 
 def test_one_box_per_value_one_ellipse_per_op_and_one_edge_per_parent():
-    L, _ = course()
+    L, *_ = course(backward=True)
     order = topological_order(L)
     source = to_dot(L).source
     found = labels(source)
@@ -67,7 +51,7 @@ def test_one_box_per_value_one_ellipse_per_op_and_one_edge_per_parent():
 
 
 def test_labels_show_data_and_grad_from_the_closed_form():
-    L, v = course()
+    L, v, *_ = course(backward=True)
     order = topological_order(L)
     where = {n: i for i, n in enumerate(order)}
     found = labels(to_dot(L).source)
@@ -82,7 +66,7 @@ def test_labels_show_data_and_grad_from_the_closed_form():
 
 
 def test_edge_labels_are_the_local_derivatives():
-    L, v = course()
+    L, v, *_ = course(backward=True)
     order = topological_order(L)
     where = {n: i for i, n in enumerate(order)}
     found = edges(to_dot(L).source)
@@ -112,7 +96,7 @@ def test_a_parent_used_twice_gets_two_edges_each_with_its_local():
 
 
 def test_classes_for_css():
-    L, _ = course()
+    L, *_ = course(backward=True)
     source = to_dot(L).source
     assert source.count('class="value leaf"') == 4
     assert source.count('class="value result"') == 5
@@ -121,15 +105,15 @@ def test_classes_for_css():
 
 
 def test_the_same_graph_gives_byte_identical_dot():
-    first = to_dot(course()[0]).source
-    second = to_dot(course()[0]).source  # a new graph: new objects, new id()s
+    first = to_dot(course(backward=True).L).source
+    second = to_dot(course(backward=True).L).source  # a new graph: new objects, new id()s
     assert first == second
-    L, _ = course()
+    L, *_ = course(backward=True)
     assert to_dot(L).source == to_dot(L).source
 
 
 def test_options_hide_grads_and_local_derivatives():
-    L, _ = course()
+    L, *_ = course(backward=True)
     source = to_dot(L, show_grad=False, show_local=False).source
     assert "grad" not in source
     assert "label=" in source  # boxes keep their labels ...
@@ -137,7 +121,7 @@ def test_options_hide_grads_and_local_derivatives():
 
 
 def test_highlight_marks_nodes_and_edges():
-    L, v = course()
+    L, v, *_ = course(backward=True)
     where = {n: i for i, n in enumerate(topological_order(L))}
     h = L.parents[0].parents[1]
     source = to_dot(L, highlight=[h, (h.parents[0], v["b"])]).source
@@ -150,7 +134,7 @@ def test_highlight_marks_nodes_and_edges():
 
 
 def test_highlight_refuses_what_is_not_in_the_graph():
-    L, v = course()
+    L, v, *_ = course(backward=True)
     with pytest.raises(ValueError, match="not in the graph"):
         to_dot(L, highlight=[Value(1.0)])
     with pytest.raises(ValueError, match="not a parent"):

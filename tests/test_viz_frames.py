@@ -8,25 +8,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import require
+from course import course, sig
 
 from autograd import Value, topological_order
 from viz import save_frames, step_frames
 from viz.frames import frame_dots
-
-
-def sig(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def course():
-    v = {k: Value(val, name=k) for k, val in dict(w=0.8, x=1.5, b=0.1, y=1.0).items()}
-    z = v["w"] * v["x"] + v["b"]
-    z.name = "z"
-    h = z.sigmoid()
-    h.name = "h"
-    L = (v["y"] - h) ** 2
-    L.name = "L"
-    return L, v, z, h
 
 
 def box(source: str, i: int) -> tuple[str, str]:

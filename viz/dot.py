@@ -184,7 +184,7 @@ def value_fields(node: Value, grad: str | None) -> tuple[str, ...]:
 
 
 def default_look(node: Value, is_root: bool, show_grad: bool) -> Look:
-    fill = ROOT_FILL if is_root else RESULT_FILL if node.parents else LEAF_FILL
+    fill = ROOT_FILL if is_root else LEAF_FILL if node.is_leaf else RESULT_FILL
     grad = f"grad {num(node.grad)}" if show_grad else None
     return Look(value_fields(node, grad), fill, penwidth=2.0 if is_root else 1.0)
 
@@ -279,7 +279,7 @@ def draw_scene(scene: Scene) -> graphviz.Digraph:
     where = indices(scene.order)
     _emit_nodes(dot, scene)
     for i, node in enumerate(scene.order):
-        if not node.parents:
+        if node.is_leaf:
             continue
         hot = i in scene.highlight_nodes
         dot.edge(f"op{i}", f"v{i}", id=f"e{i}", **{"class": "edge"}, **edge_style(hot))
@@ -329,7 +329,7 @@ def cluster_style(sub: graphviz.Digraph, label: str, ident: str, kind: str) -> N
 def _emit_node(dot: graphviz.Digraph, scene: Scene, i: int) -> None:
     hot = i in scene.highlight_nodes
     value_node(dot, i, scene.order[i], scene.looks[i], hot)
-    if scene.order[i].parents:
+    if not scene.order[i].is_leaf:
         op_node(dot, i, scene.order[i], hot)
 
 
@@ -339,7 +339,7 @@ def value_node(dot: graphviz.Digraph, i: int, node: Value, look: Look, hot: bool
         f"v{i}", record(look.fields), id=f"v{i}", shape="record",
         style="filled,dashed" if look.dashed else "filled", fillcolor=look.fill,
         color=ACCENT if hot else look.border, penwidth=str(3.0 if hot else look.penwidth),
-        **{"class": "value result" if node.parents else "value leaf"},
+        **{"class": "value leaf" if node.is_leaf else "value result"},
     )
 
 

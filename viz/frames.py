@@ -65,7 +65,7 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
     where = indices(order)
     children = [len(c) for c in consumers(order)]
     groups = clusters(order) if group_modules else {}
-    steps_total = sum(1 for node in order if node.parents)
+    steps_total = sum(1 for node in order if not node.is_leaf)
     sent = [0] * len(order)  # how many children have already sent each node its share
     frames = []
     for step in backward_steps(root):

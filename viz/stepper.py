@@ -75,7 +75,7 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     saved = [node.grad for node in order]
     try:
         for node in order:
-            if not node.parents:
+            if node.is_leaf:
                 node.grad = 0.0  # a fresh pass: what one backward() gives from scratch
         data = _page_data(root, order, quiz, title)
         svg = _graph_svg(root)

@@ -25,7 +25,7 @@ import sys
 
 import pytest
 from conftest import require
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from strategies import Graph, build, graphs
 
 import autograd
@@ -79,8 +79,7 @@ def test_every_op_in_the_table_has_a_vectorized_rule():
     assert not missing, f"ops compile cannot replay: {missing}"
 
 
-@settings(max_examples=GRAPHS, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=GRAPHS)
 @given(graphs())
 def test_random_graphs_replay_exactly_as_backward(graph: Graph):
     built = build(graph)

@@ -76,7 +76,7 @@ def close(ours: float, exact, rel: float = 1e-12, floor: float = 1e-300) -> bool
 def test_forward_and_local_grads_match_mpmath(symbol):
     build, exact, domains = CASES[symbol]
 
-    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=60)
     @given(st.tuples(*domains))
     def check(point):
         leaves = [Value(v) for v in point]
@@ -97,7 +97,7 @@ def test_forward_and_local_grads_match_mpmath(symbol):
 def test_local_grads_match_central_differences(symbol):
     build, _, domains = CASES[symbol]
 
-    @settings(max_examples=40, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=40)
     @given(st.tuples(*domains))
     def check(point):
         leaves = [Value(v) for v in point]

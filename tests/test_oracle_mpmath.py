@@ -34,7 +34,7 @@ import collections
 from collections.abc import Callable
 
 import mpmath
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from strategies import MODELS, Const, Graph, Node, build, graphs
 
 DIGITS = 50
@@ -142,10 +142,7 @@ def test_random_graphs_agree_with_mpmath_forward_mode():
     seen = collections.Counter()
     worst = [0.0, 0.0]  # relative error where the relative test governs; error / S
 
-    @settings(
-        max_examples=GRAPHS, derandomize=True, database=None, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(max_examples=GRAPHS)
     @given(graphs())
     def check(graph: Graph):
         with mpmath.workdps(DIGITS):

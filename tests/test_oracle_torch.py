@@ -26,7 +26,7 @@ from __future__ import annotations
 import collections
 
 from conftest import require
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from strategies import MODELS, Const, Graph, build, graphs
 
 GRAPHS = 2_000
@@ -111,10 +111,7 @@ def test_random_graphs_agree_with_torch_float64():
     seen = collections.Counter()
     worst = [0.0, 0.0]  # relative difference where the relative test governs; difference / S
 
-    @settings(
-        max_examples=GRAPHS, derandomize=True, database=None, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(max_examples=GRAPHS)
     @given(graphs())
     def check(graph: Graph):
         values, grads, scales = in_torch(torch, ops, graph)

@@ -280,7 +280,7 @@ def _fuzz(strategy, examples: int = EXAMPLES, one=None) -> collections.Counter:
     seen = collections.Counter()
 
     @settings(
-        max_examples=examples, derandomize=True, database=None, deadline=None,
+        max_examples=examples,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     @given(strategy)
@@ -411,8 +411,7 @@ def test_random_formulas_in_the_grammar_build_what_they_say():
     seen = collections.Counter()
     given_values = {name: float(v) for name, v in values().items() if name in {"x", "y", "w", "b"}}
 
-    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=EXAMPLES)
     @given(grammar_programs())
     def check(program):
         source, module = program

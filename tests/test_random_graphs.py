@@ -28,7 +28,7 @@ import importlib
 import importlib.util
 import math
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from strategies import MAX_DEPTH, MODELS, SKIPPED, Const, Graph, build, graphs, modeled_symbols, unmodeled_ops
 
 from autograd import OPS, TooManyPaths, backward_steps, count_paths, gradcheck, paths, topological_order
@@ -202,10 +202,7 @@ def record(graph: Graph, seen: collections.Counter) -> None:
 def test_steps_paths_and_gradcheck_agree_with_backward():
     seen = collections.Counter()
 
-    @settings(
-        max_examples=GRAPHS, derandomize=True, database=None, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @settings(max_examples=GRAPHS)
     @given(graphs())
     def check(graph: Graph):
         record(graph, seen)
@@ -233,7 +230,7 @@ def test_steps_paths_and_gradcheck_agree_with_backward():
 def test_gradcheck_calls_a_wrong_gradient_a_bug():
     # The function changes under the check: every evaluation after the first (the analytic one)
     # adds c * x_k, so the numeric derivative in x_k is off by c, 1% of the gradient or more.
-    @settings(max_examples=200, derandomize=True, database=None, deadline=None)
+    @settings(max_examples=200)
     @given(graphs(max_ops=30))
     def check(graph: Graph):
         leaves = build(graph).leaves

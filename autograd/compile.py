@@ -366,7 +366,7 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
         if node.is_leaf:
             position.setdefault(node, len(position))
     groups = []
-    for key in sorted(buckets, key=lambda key: (key[0], key[1], key[2])):
+    for key in sorted(buckets):  # level, then op symbol, then the power-by-number flag
         members = buckets[key]
         start = len(position)
         for node, _ in members:

@@ -98,13 +98,18 @@ def mlp_graphs():
     return {"chainrule": ours, "micrograd": theirs}
 
 
-def _draw(engine: str, root):
-    """(DOT text, node count) for ``root``, drawn by its own engine's code."""
+def _draw(engine: str, root) -> str:
+    """The DOT text for ``root``, drawn by its own engine's code."""
     if engine == "chainrule":
-        dot = viz.to_dot(root)
-        return dot.source, len(autograd.topological_order(root))
-    dot, count = micrograd_draw_dot(root)
-    return dot.source, count
+        return viz.to_dot(root).source
+    return micrograd_draw_dot(root)[0].source
+
+
+def _count(engine: str, root) -> int:
+    """How many values and ops ``root``'s graph has, counted outside the timed drawing."""
+    if engine == "chainrule":
+        return len(autograd.topological_order(root))
+    return micrograd_draw_dot(root)[1]
 
 
 def measure(repeats: int) -> dict:
@@ -114,12 +119,12 @@ def measure(repeats: int) -> dict:
     report = {}
     for title, roots in graphs.items():
         times = {e: {"dot": [], "svg": []} for e in roots}
-        counts = {}
+        counts = {e: _count(e, root) for e, root in roots.items()}
         engines = list(roots)
         for r in range(repeats):
             for engine in engines[r % 2:] + engines[:r % 2]:
                 start = time.perf_counter()
-                source, counts[engine] = _draw(engine, roots[engine])
+                source = _draw(engine, roots[engine])
                 middle = time.perf_counter()
                 svg = viz.render(source, engine=svg_engine)
                 end = time.perf_counter()

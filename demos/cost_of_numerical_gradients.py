@@ -81,9 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         loss = CountingLoss(model, X, y)
 
         # Backprop: one forward pass records the graph, one backward pass fills every grad.
-        model.zero_grad()
-        out = loss()
-        out.backward()
+        backprop_once(model, loss)
         analytic = [p.grad for p in params]
         backprop_passes = loss.calls
 

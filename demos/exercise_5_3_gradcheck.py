@@ -117,8 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         plant_bug(out)
         return out
 
-    probe = broken_loss()
-    broken_nodes = plant_bug(probe)
+    broken_nodes = plant_bug(loss())
     # One sample's node is enough: every sample's copy of it sits above the same parameters.
     reaches = {p for p in params if count_paths(broken_nodes[0], p) > 0}
     bad = gradcheck(broken_loss, params)

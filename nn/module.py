@@ -84,7 +84,8 @@ class Module:
         params = self.named_parameters()
         expected = [path for path, _ in params]
         missing = [k for k in expected if k not in state]
-        extra = [k for k in state if k not in set(expected)]
+        known = set(expected)
+        extra = [k for k in state if k not in known]
         if missing or extra:
             problems = []
             if missing:

@@ -102,8 +102,12 @@ def escape_text(text: str) -> str:
     becomes ``&amp;`` (Graphviz decodes entities in every label) and a newline
     becomes the line break ``\\n``. Double quotes are left to ``graphviz.quote``.
     """
-    text = visible(text).replace("\\", "\\\\").replace("&", "&amp;")
-    return text.replace("\n", "\\n")
+    return _escape_visible(visible(text))
+
+
+def _escape_visible(text: str) -> str:
+    """``escape_text`` for text ``visible`` has already been through."""
+    return text.replace("\\", "\\\\").replace("&", "&amp;").replace("\n", "\\n")
 
 
 def escape_field(text: str) -> str:
@@ -115,7 +119,7 @@ def escape_field(text: str) -> str:
     WebAssembly Graphviz (16.1) corrupts its state on a record label that starts
     with one, so that its next render traps.
     """
-    text = escape_text(visible(text).lstrip(" \n"))
+    text = _escape_visible(visible(text).lstrip(" \n"))
     for ch in "{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text

@@ -92,20 +92,22 @@ def _check_size(source: str, lines: list[str]) -> None:
     """Refuse overlong, overdeep or non-text input before Python's parser sees it.
 
     Bracket depth is counted over the whole formula (brackets may span lines),
-    skipping comments.
+    skipping comments; characters that are not text are refused in comments too.
     """
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"the formula is {len(source):,} characters long; the limit is {MAX_LENGTH:,}")
     depth = 0
     for number, text in enumerate(lines, start=1):
+        comment = False
         for column, char in enumerate(text, start=1):
-            if char == "#":
-                break
             if char == "\0":
                 raise ExpressionError("the formula contains a null character", number, column, text)
             if "\ud800" <= char <= "\udfff":
                 raise ExpressionError("the formula contains an invalid character (a lone surrogate)", number,
                                       column, text.encode("utf-8", "replace").decode("utf-8"))
+            comment = comment or char == "#"
+            if comment:
+                continue
             if char in "([{":
                 depth += 1
                 if depth > MAX_NESTING:

@@ -83,6 +83,8 @@ def test_values_may_be_leaves_to_rebuild_on():
         ("", {}, ["empty"], 1, 1),
         ("   ", {}, ["empty"], 1, 1),
         ("x\0", {"x": 1}, ["null"], 1, 2),
+        ("x # a \0 in a comment", {"x": 1}, ["null"], 1, 7),
+        ("x\n# \ud800", {"x": 1}, ["lone surrogate"], 2, 3),  # in a comment too: Python's parser would crash
         ("sum()", {}, ["at least one"], 1, 1),
     ],
 )

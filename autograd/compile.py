@@ -221,7 +221,7 @@ class Tape:
     """
 
     def __init__(self, np, leaves: list[Value], leaf_positions, values, groups: list[_Group], output: int,
-                 levels: int, nodes: int):
+                 levels: int, nodes: int, watched):
         self._np = np
         self.leaves = leaves  #: the Values read and written on every call, in the order given
         self._leaf_positions = leaf_positions
@@ -231,6 +231,7 @@ class Tape:
         self._output = output
         self.levels = levels  #: the longest path from a leaf to the output, in edges
         self.nodes = nodes  #: how many nodes the traced graph has, leaves included
+        self._watched = watched  # positions of the nodes given to compile as ``watch``
 
     def ops(self) -> dict[str, int]:
         """How many nodes of each op the tape replays."""
@@ -265,6 +266,10 @@ class Tape:
         for leaf, g in zip(self.leaves, grads[self._leaf_positions].tolist(), strict=True):
             leaf.grad = g
         return float(values[self._output])
+
+    def watched(self) -> list[float]:
+        """The values the last call gave the nodes passed to ``compile`` as ``watch``, in that order."""
+        return self._values[self._watched].tolist()
 
     def _forward(self, values) -> list:
         """Each group's inputs, computed level by level; the groups' values are written into ``values``."""
@@ -320,7 +325,7 @@ class Tape:
                 forward(*args)
 
 
-def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - autograd.compile, as the contract names it
+def compile(output: Value, leaves: Sequence[Value], watch: Sequence[Value] = ()) -> Tape:  # noqa: A001 - the contract's name
     """Trace the graph below ``output`` once and flatten it into a ``Tape`` for numpy replay.
 
     ``leaves`` are the inputs the tape reads (``.data``) and differentiates
@@ -329,6 +334,10 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
     value it has now. Raises ``CompileError`` (a ``ValueError``) naming any op
     without a vectorized rule, ``ValueError`` if a given leaf was made by an op,
     and ``TypeError`` for something that is not a Value.
+
+    ``watch``: nodes of the graph whose values each call should keep for
+    ``tape.watched()`` (a training loop's model outputs, for its accuracy),
+    so that reading them needs no second forward pass.
 
     The replay pays off for wide, shallow graphs such as an MLP's training
     step: its cost grows with the number of levels, not of nodes.
@@ -378,7 +387,13 @@ def compile(output: Value, leaves: Sequence[Value]) -> Tape:  # noqa: A001 - aut
         if node.is_leaf:
             values[i] = node.data
     leaf_positions = np.array([position[leaf] for leaf in leaves], dtype=np.intp)
-    return Tape(np, leaves, leaf_positions, values, groups, position[output], max(level.values()), len(order))
+    watched = []
+    for i, node in enumerate(watch):
+        if node not in level:
+            raise ValueError(f"compile: watch[{i}] is not a node of the graph below the output")
+        watched.append(position[node])
+    return Tape(np, leaves, leaf_positions, values, groups, position[output], max(level.values()), len(order),
+                np.array(watched, dtype=np.intp))
 
 
 def _make_group(np, symbol: str, members: list, start: int, position: dict) -> _Group:

@@ -169,23 +169,29 @@ def _check_count(what: str, n, allow_none: bool = False):
 # --- the loss of a batch -------------------------------------------------------------
 
 
-def _graph_targets(loss, predictions: list, labels: list) -> list[float] | None:
+def _width(outputs: list) -> int | None:
+    """How many outputs a model gives per point, as ``_graph_targets`` needs it: None for a single one."""
+    return len(outputs[0]) if isinstance(outputs[0], list) else None
+
+
+def _graph_targets(loss, width: int | None, labels: list) -> list[float] | None:
     """The numbers a named loss reads as its targets for these labels, one per term it averages.
 
     hinge: each label's sign y = -1 or +1; binary_cross_entropy: the label; mse: the
     label, or with several outputs each point's row of targets, laid end to end (a class
     index stands for its one-hot row). None for cross_entropy, whose label lives inside
     its fused node, and for a loss function, which reads the labels as it likes.
+    ``width`` is ``_width`` of the model's outputs.
     """
     if callable(loss) or loss == "cross_entropy":
         return None
     if loss == "hinge":
         return [hinge_sign(t) for t in labels]
-    if loss == "binary_cross_entropy" or not isinstance(predictions[0], list):
+    if loss == "binary_cross_entropy" or width is None:
         return [float(t) for t in labels]
     flat = []
-    for outputs, t in zip(predictions, labels, strict=True):
-        flat.extend(t if isinstance(t, Sequence) else [1.0 if c == t else 0.0 for c in range(len(outputs))])
+    for t in labels:
+        flat.extend(t if isinstance(t, Sequence) else [1.0 if c == t else 0.0 for c in range(width)])
     return [float(v) for v in flat]
 
 
@@ -253,6 +259,14 @@ class _TracedStep:
     targets: list[Value] | None
     classes: list[CrossEntropyRule] | None
     labels: list
+    width: int | None  # the model's outputs per point (``_width``); the tape watches them all, point by point
+
+    def outputs(self) -> list:
+        """The model's outputs in the last replay, as floats: one per point, or a list each for several."""
+        flat = self.tape.watched()
+        if self.width is None:
+            return flat
+        return [flat[i:i + self.width] for i in range(0, len(flat), self.width)]
 
     def fits(self, labels: list) -> bool:
         """Whether this step can replay a batch with these labels (of its size)."""
@@ -277,7 +291,8 @@ def _trace_step(model: Module, loss, params: list[Value], rows: list, labels: li
     """Build one step's graph on leaves for the batch ``rows``/``labels`` and compile it."""
     inputs = [[Value(v, name=f"x{j + 1}") for j, v in enumerate(row)] for row in rows]
     outputs = [model(leaves) for leaves in inputs]
-    numbers = _graph_targets(loss, outputs, labels)
+    width = _width(outputs)
+    numbers = _graph_targets(loss, width, labels)
     targets = None if numbers is None else [Value(t, name=f"y{i + 1}") for i, t in enumerate(numbers)]
     classes = None
     if loss == "cross_entropy":  # the nodes _batch_loss would build, kept at hand for their rules
@@ -287,21 +302,23 @@ def _trace_step(model: Module, loss, params: list[Value], rows: list, labels: li
     else:
         L = _batch_loss(loss, outputs, labels, targets)
     batch = [leaf for leaves in inputs for leaf in leaves] + (targets or [])
-    return _TracedStep(autograd.compile(L, params + batch), inputs, targets, classes, list(labels))
+    watch = outputs if width is None else [o for out in outputs for o in out]
+    tape = autograd.compile(L, params + batch, watch=watch)
+    return _TracedStep(tape, inputs, targets, classes, list(labels), width)
 
 
-def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Value], rows: list, labels: list,
-            outputs: list) -> float:
-    """The step's loss (and the parameters' grads) from the traced step of this batch size.
+def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Value], rows: list,
+            labels: list) -> tuple[float, list]:
+    """The step's loss and the model's outputs (as floats), and the parameters' grads, from the traced step.
 
     The step is traced on the first batch of each size, and again only when it does
     not fit the batch's labels (see ``_TracedStep.fits``: a loss function's).
     """
     step = tapes.get(len(rows))
     if step is not None and step.fits(labels):
-        step.load(rows, _graph_targets(loss, outputs, labels), labels)
+        step.load(rows, _graph_targets(loss, step.width, labels), labels)
         try:
-            return step.tape()
+            return step.tape(), step.outputs()
         except (ArithmeticError, ValueError):
             # A branch taken when the step was traced stays in the tape: softplus picks the
             # form that is safe for the sign the score had then, and that form overflows for a
@@ -309,7 +326,7 @@ def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Val
             # branches that fit, or raises the error the dynamic graph raises, if it is genuine.
             del tapes[len(rows)]
     step = tapes[len(rows)] = _trace_step(model, loss, params, rows, labels)
-    return step.tape()
+    return step.tape(), step.outputs()
 
 
 # --- fit --------------------------------------------------------------------------------------
@@ -370,7 +387,8 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     if compiled and not hasattr(autograd, "compile"):
         raise ValueError("compiled=True needs autograd.compile, which this chainrule does not have yet")
     first = [model(X[0])]
-    probe = _batch_loss(loss, first, [y[0]], _graph_targets(loss, first, [y[0]]))  # a loss that fails, fails now
+    # A loss that fails, fails now.
+    probe = _batch_loss(loss, first, [y[0]], _graph_targets(loss, _width(first), [y[0]]))
     if not isinstance(probe, Value):
         raise ValueError(f"the loss must return a Value, got {type(probe).__name__}")
 
@@ -383,12 +401,11 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
             idx = next(batches)
             rows, labels = [X[i] for i in idx], [y[i] for i in idx]
             if compiled:
-                outputs = [model.predict(x) for x in rows]  # floats, for the accuracy
                 opt.zero_grad()
-                value = _replay(tapes, model, loss, params, rows, labels, outputs)
+                value, outputs = _replay(tapes, model, loss, params, rows, labels)
             else:
                 outputs = [model(x) for x in rows]
-                L = _batch_loss(loss, outputs, labels, _graph_targets(loss, outputs, labels))
+                L = _batch_loss(loss, outputs, labels, _graph_targets(loss, _width(outputs), labels))
                 opt.zero_grad()
                 L.backward()
                 value = L.data

@@ -469,3 +469,17 @@ def test_import_autograd_does_not_import_numpy():
     code = "import sys, autograd; assert callable(autograd.compile); print('numpy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_watched_nodes_give_their_values_from_the_last_call():
+    a, b = Value(2.0), Value(3.0)
+    h = (a * b).tanh()
+    p = h * a
+    tape = autograd.compile(p * p, [a, b], watch=[h, p, a])
+    for x, y in [(0.5, 3.0), (-1.25, 0.4), (2.0, -0.1)]:
+        a.data, b.data = x, y
+        tape()
+        t = math.tanh(x * y)  # the closed form of each watched node
+        assert tape.watched() == pytest.approx([t, t * x, x], rel=1e-15)
+    with pytest.raises(ValueError, match=r"watch\[1\] is not a node"):
+        autograd.compile(p * p, [a, b], watch=[h, Value(1.0)])

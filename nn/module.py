@@ -343,7 +343,10 @@ class Layer(Module):
 
     def forward(self, x) -> list[Value]:
         """The outputs as a list, whatever ``nout`` is."""
-        xs = as_inputs(x, self.nin)
+        return self.forward_values(as_inputs(x, self.nin))
+
+    def forward_values(self, xs: list[Value]) -> list[Value]:
+        """``forward`` for inputs that are already checked Values, such as the previous layer's outputs."""
         return [n.forward(xs) for n in self.neurons]
 
     def __call__(self, x):
@@ -403,9 +406,9 @@ class MLP(Module):
 
     def forward(self, x) -> list[Value]:
         """The last layer's outputs as a list (a hidden layer of width 1 included)."""
-        values = as_inputs(x, self.nin)  # leaves made once, shared by the first layer's neurons
+        values = as_inputs(x, self.nin)  # checked, and leaves made, once: shared by the first layer's neurons
         for layer in self.layers:
-            values = layer.forward(values)
+            values = layer.forward_values(values)
         return values
 
     def __call__(self, x):

@@ -233,12 +233,15 @@ def to_dot(
         return collapsed_dot(order, show_grad, highlight, max_nodes)
     scene.looks = [default_look(node, node is root, show_grad) for node in order]
     if show_local:
-        for i, node in enumerate(order):
-            for k, d in enumerate(node.local_grads()):
-                scene.edge_text[(i, k)] = num(d)
+        scene.edge_text.update(local_labels(order))
     if group_modules:
         scene.clusters = clusters(order)
     return draw_scene(scene)
+
+
+def local_labels(order: list[Value]) -> dict[tuple[int, int], str]:
+    """Each edge's d(node)/d(parent) as a label, keyed by (node's index in ``order``, parent's position)."""
+    return {(i, k): num(d) for i, node in enumerate(order) for k, d in enumerate(node.local_grads())}
 
 
 def _mark(scene: Scene, where: dict[Value, int], highlight: Iterable) -> None:

@@ -27,7 +27,7 @@ import graphviz
 from autograd import Value, backward_steps, topological_order
 from autograd.files import atomic_write
 
-from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, num, value_fields
+from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, local_labels, num, value_fields
 from .modules import clusters, consumers
 from .render import pick_engine, pick_format, run_engine
 from .tables import formula
@@ -67,6 +67,7 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
     groups = clusters(order) if group_modules else {}
     steps_total = sum(1 for node in order if not node.is_leaf)
     sent = [0] * len(order)  # how many children have already sent each node its share
+    local = local_labels(order) if show_local else {}  # the same in every frame: they read data, not grads
     frames = []
     for step in backward_steps(root):
         current = where[step.node]
@@ -80,10 +81,7 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
             looks.append(_look(node, i, current, before, sent[i], children[i], is_root=node is root))
         scene = Scene(order, looks, clusters=groups)
         scene.highlight_nodes.add(current)
-        if show_local:
-            for i, node in enumerate(order):
-                for k, d in enumerate(node.local_grads()):
-                    scene.edge_text[(i, k)] = num(d)
+        scene.edge_text.update(local)
         for k, edge in enumerate(step.edges):
             scene.edge_text[(current, k)] = product_text(edge.local, step.upstream, edge.contribution)
             scene.highlight_edges.add((current, k))

@@ -195,7 +195,12 @@ class Path:
 
 
 def count_paths(root: Value, wrt: Value) -> int:
-    """How many distinct paths lead from ``root`` down to ``wrt``, without listing them.
+    """How many distinct paths lead from ``root`` down to ``wrt``, without listing them."""
+    return path_counts(root).get(wrt, 0)
+
+
+def path_counts(root: Value) -> dict[Value, int]:
+    """For every node below ``root``, how many distinct paths lead to it from ``root``, in one pass.
 
     Counted child to parent in reverse topological order: each node passes its
     count to every parent edge (a parent listed twice, as in x*x, gets it twice).
@@ -206,7 +211,7 @@ def count_paths(root: Value, wrt: Value) -> int:
         if n:
             for parent in node.parents:
                 counts[parent] = counts.get(parent, 0) + n
-    return counts.get(wrt, 0)
+    return counts
 
 
 def paths(root: Value, wrt: Value, limit: int = 10_000) -> list[Path]:

@@ -35,6 +35,7 @@ from importlib import resources
 
 from autograd import TooManyPaths, Value, backward_steps, paths, topological_order
 from autograd.files import atomic_write
+from autograd.graph import path_counts as paths_to_each
 
 from .tables import formula, label
 
@@ -161,17 +162,10 @@ def path_counts(order: list[Value]) -> list[int]:
     """For each node of ``order`` (root last), how many paths lead to it from the root.
 
     The count ``autograd.count_paths(root, node)`` gives, for every node in one
-    pass: the root has one path; each node hands its count to every parent
-    edge (x*x hands it twice).
+    pass (``autograd.graph.path_counts``).
     """
-    index = {node: i for i, node in enumerate(order)}
-    counts = [0] * len(order)
-    counts[-1] = 1
-    for i in range(len(order) - 1, -1, -1):
-        if counts[i]:
-            for parent in order[i].parents:
-                counts[index[parent]] += counts[i]
-    return counts
+    counts = paths_to_each(order[-1])
+    return [counts.get(node, 0) for node in order]
 
 
 def _longest(order: list[Value]) -> list[int]:

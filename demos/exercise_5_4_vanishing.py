@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     if seeds > 1:
         heading(f"The ratio last / first over {seeds} seeds (different weights, same data)")
         spread = {}
-        for a in activations:
-            models = [deep_model(a, "he", demo.seed + s, X, y) for s in range(seeds)]
-            spread[a] = sorted(ratio(nn.grad_norms(m)) for m in models)
+        for a in activations:  # the first seed's network is the one measured above
+            others = [deep_model(a, "he", demo.seed + s, X, y) for s in range(1, seeds)]
+            spread[a] = sorted([ratio(norms[a])] + [ratio(nn.grad_norms(m)) for m in others])
         print(table(("activation", "smallest", "median", "largest"),
                     [(a, num(r[0]), num(statistics.median(r)), num(r[-1])) for a, r in spread.items()]))
         medians = {a: statistics.median(r) for a, r in spread.items()}
@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         demo.fact(f"{a}.ratio", medians[a])
 
     heading("Remedy 1, initialization: ReLU with three inits")
-    inits = {"uniform U(-1,1)": "uniform", "xavier": "xavier", "he": "he"}
+    inits = {"uniform U(-1,1)": "uniform", "xavier": "xavier"}  # and He, the ReLU network measured above
     models = {label: deep_model("relu", init, demo.seed, X, y) for label, init in inits.items()}
-    by_init = {f"relu, {label}": nn.grad_norms(m) for label, m in models.items()}
+    by_init = {f"relu, {label}": nn.grad_norms(m) for label, m in models.items()} | {"relu, he": norms["relu"]}
     exploding = by_init["relu, uniform U(-1,1)"]
     print(norms_table(by_init))
     print(f"\nNotice: U(-1, 1) has variance 1/3; with {WIDTH} inputs and half the units off, each layer")

@@ -109,19 +109,6 @@ def max_abs(values) -> float:
     return worst
 
 
-def figure(width: float, height: float):
-    """A matplotlib Figure on the Agg canvas, made without pyplot: works with no display.
-
-    Save it with ``viz.plots.save_figure`` (format from the extension, written atomically).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=150, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 @dataclass(frozen=True)
 class Term:
     """One child's share of a node's gradient: upstream dL/d(child) times local d(child)/d(node)."""

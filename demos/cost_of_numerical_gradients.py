@@ -28,8 +28,8 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 import nn
 from autograd import numerical_grad
 from autograd.gradcheck import relative_error
-from demos.common import figure, heading, run, start
-from viz.plots import save_figure
+from demos.common import heading, run, start
+from viz.plots import new_figure, save_figure
 from viz.tables import table
 
 WIDTHS = (2, 4, 8, 16, 24)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     print("backprop's cost is a fixed multiple of one forward pass while the numerical one is 2n of them.")
     print("A network with a million parameters would need two million forward passes per training step.")
 
-    fig = figure(5.6, 4.0)
+    fig = new_figure(5.6, 4.0)
     ax = fig.subplots()
     ax.loglog(sizes, t_numeric, "o-", color="#dc2626", label="numerical: 2n forward passes")
     ax.loglog(sizes, t_backprop, "s-", color="#2563eb", label="backprop: 1 forward + 1 backward")

@@ -23,9 +23,9 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from autograd import Value, count_paths, exp, topological_order
 from autograd.gradcheck import relative_error
-from demos.common import central_difference, figure, heading, run, start
+from demos.common import central_difference, heading, run, start
 from viz import render
-from viz.plots import save_figure
+from viz.plots import new_figure, save_figure
 from viz.tables import num, step_table, table
 
 DERIVATION = """\
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     demo.fact("pieces_vs_node_max_rel_diff", worst_pieces)
     demo.fact("pieces.paths", routes)
 
-    fig = figure(6.0, 4.0)
+    fig = new_figure(6.0, 4.0)
     ax = fig.subplots()
     fine = [-4.0 + 8.0 * i / 400 for i in range(401)]
     ax.plot(fine, [math.tanh(x) for x in fine], color="#2563eb", label="tanh(x)")

@@ -31,8 +31,8 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 import nn
 from autograd import OPS, count_paths, gradcheck, topological_order
-from demos.common import figure, heading, run, start
-from viz.plots import save_figure
+from demos.common import heading, run, start
+from viz.plots import new_figure, save_figure
 from viz.tables import table
 
 BROKEN = "L2.N1.h"  # the tanh output of layer 2, neuron 1, as nn names it
@@ -66,7 +66,7 @@ def verdict_counts(report) -> str:
 
 def plot_errors(demo, report, bad, reaches, params) -> None:
     """Each parameter's relative error, healthy and with the bug, on a log axis with the two thresholds."""
-    fig = figure(7.5, 3.8)
+    fig = new_figure(7.5, 3.8)
     ax = fig.subplots()
     index = range(1, len(params) + 1)
     floor = 1e-17  # an exact match (error 0) still needs a place on a log axis

@@ -29,8 +29,8 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import nn
-from demos.common import figure, heading, run, start
-from viz.plots import save_figure
+from demos.common import heading, run, start
+from viz.plots import new_figure, save_figure
 from viz.tables import table
 
 
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     print("multiply whole matrices (X^T dZ, dZ W^T), the scalar engine visits one node at a time and")
     print("adds up what each sends. Same numbers, to the last few bits; numpy is far faster.")
 
-    fig = figure(6.0, 3.8)
+    fig = new_figure(6.0, 3.8)
     ax = fig.subplots()
     ticks = range(1, steps + 1)
     ax.plot(ticks, scalar_losses, color="#2563eb", linewidth=3, alpha=0.5, label="scalar nn.MLP")

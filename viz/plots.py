@@ -28,8 +28,9 @@ DPI = 150  # sharp enough for a projector, small enough to mail
 CLASS_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 
 
-def _figure(width: float, height: float):
-    """A Figure on an Agg canvas, made without pyplot."""
+def new_figure(width: float, height: float):
+    """A Figure on an Agg canvas, made without pyplot (so it works with no display); it shows
+    inline in Jupyter. Save it with ``save_figure``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     figure = _figure_class()(figsize=(width, height), dpi=DPI, layout="constrained")
@@ -83,7 +84,7 @@ def loss_curve(history, path: str | os.PathLike | None = None, title: str = "Tra
     if not loss:
         raise ValueError("loss_curve: history.loss is empty; train for at least one step first")
     panels = 2 if accuracy else 1
-    figure = _figure(5.0 * panels + 1.0, 3.8)
+    figure = new_figure(5.0 * panels + 1.0, 3.8)
     axes = figure.subplots(1, panels, squeeze=False)[0]
     steps = range(1, len(loss) + 1)
     ax = axes[0]
@@ -174,7 +175,7 @@ def decision_boundary(model, X: Sequence[Sequence[float]], y: Sequence[int],
 
     classes = max(max(labels) + 1, 2 if used is not None else len(grid[0]))
     colours = [CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(classes)]
-    figure = _figure(5.6, 4.8)
+    figure = new_figure(5.6, 4.8)
     ax = figure.subplots()
     if used is None:
         # Several outputs: class c wins where its margin o_c - max_{j != c} o_j is positive.
@@ -225,7 +226,7 @@ def grad_norms_plot(norms_by_label: dict[str, Sequence[float]], path: str | os.P
     """
     if not norms_by_label:
         raise ValueError("grad_norms_plot needs at least one label with its list of per-layer norms")
-    figure = _figure(6.4, 4.2)
+    figure = new_figure(6.4, 4.2)
     ax = figure.subplots()
     markers = "osD^v<>"
     depth = 0

@@ -23,6 +23,10 @@ from pathlib import Path
 import autograd
 from autograd import ExpressionError, TooManyPaths, gradcheck, paths
 
+from .dot import GraphTooLarge, to_dot
+from .plots import decision_boundary, grad_norms_plot, loss_curve
+from .render import render
+from .stepper import stepper_html
 from .tables import forward_table, label, num, step_table, table
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
@@ -211,10 +215,6 @@ def run_tour(args: argparse.Namespace) -> int:
     rebuild = lambda: autograd.parse(COURSE_FORMULA, **leaves).output  # on the same leaves
     print(gradcheck(rebuild, list(leaves.values())), end="\n\n")
 
-    from .dot import to_dot
-    from .render import render
-    from .stepper import stepper_html
-
     # A fresh graph for the pictures: the gradient check rebuilt and re-ran the last one.
     expression = autograd.parse(COURSE_FORMULA, **COURSE_VALUES)
     expression.output.backward()
@@ -230,14 +230,10 @@ def run_graph(args: argparse.Namespace) -> int:
     expression = build(args.formula, args.at)
     root = expression.output
     root.backward()
-    from .dot import to_dot
-
     dot = drawn(lambda: to_dot(root, show_grad=True, show_local=True))
     if target is None:
         sys.stdout.write(dot.source)
         return 0
-    from .render import render
-
     render(dot, target)
     wrote(target, "values, grads, and each edge's local derivative")
     return 0
@@ -250,8 +246,6 @@ def run_steps(args: argparse.Namespace) -> int:
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        from .stepper import stepper_html
-
         drawn(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
@@ -267,8 +261,6 @@ def run_steps(args: argparse.Namespace) -> int:
 def drawn(draw):
     """``draw()``, with a graph too large to draw refused in the command's words (to_dot's own
     advice names Python arguments the command does not have)."""
-    from .dot import GraphTooLarge
-
     try:
         return draw()
     except GraphTooLarge as e:
@@ -354,8 +346,6 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
     print(f"accuracy {nn.accuracy(model, X, y):.1%} on all {n} points after training")
     if plot is not None:
-        from .plots import decision_boundary, loss_curve
-
         loss_curve(history, plot, title=f"Training on {args.dataset}")
         wrote(plot, "the loss curve")
         decision_boundary(model, X, y, boundary_path(plot), title=args.dataset)
@@ -397,8 +387,6 @@ def run_vanish(args: argparse.Namespace) -> int:
         ratio = f"{first / last:.3g}" if last else "undefined (the output layer's gradient is 0)"
         print(f"{a}: first layer / last layer = {ratio}")
     if plot is not None:
-        from .plots import grad_norms_plot
-
         grad_norms_plot(norms, plot, title=f"Gradient norm per layer, {args.depth} hidden layers")
         wrote(plot, "gradient norm per layer, log scale")
     return 0

@@ -37,6 +37,8 @@ from autograd import TooManyPaths, Value, backward_steps, paths, topological_ord
 from autograd.files import atomic_write
 from autograd.graph import path_counts as paths_to_each
 
+from .dot import to_dot, visible
+from .render import render
 from .tables import formula, label
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -223,9 +225,6 @@ def _number(x: float) -> float | dict:
 
 def _graph_svg(root: Value) -> str:
     """The graph drawn by Graphviz, values and final grads on it, ready to inline in HTML."""
-    from .dot import to_dot  # graphviz is imported only when a page is made
-    from .render import render
-
     svg = render(to_dot(root, show_grad=True, show_local=True), engine="auto")
     start = svg.find("<svg")
     if start < 0:
@@ -251,9 +250,7 @@ def _asset(name: str) -> str:
 
 
 def _assemble(data: dict, svg: str) -> str:
-    from .dot import visible  # the graph's spelling of what HTML text cannot hold (controls, surrogates)
-
-    title = html.escape(visible(data["title"]))
+    title = html.escape(visible(data["title"]))  # as the graph spells what HTML text cannot hold
     quiz = " quiz" if data["quiz"] else ""
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -203,15 +203,14 @@ class _Builder:
     def evaluate(self, root: ast.AST) -> Value:
         """Post-order over the expression tree with an explicit stack."""
         results: list[Value] = []
-        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        stack: list[tuple[ast.AST, int | None]] = [(root, None)]  # (node, its operand count once they are pushed)
         while stack:
-            node, children_done = stack.pop()
-            if not children_done:
+            node, arity = stack.pop()
+            if arity is None:
                 children = self.children(node)
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(children))
+                stack.append((node, len(children)))
+                stack.extend((child, None) for child in reversed(children))
                 continue
-            arity = len(self.children(node))
             args = results[len(results) - arity :] if arity else []
             del results[len(results) - arity :]
             try:

@@ -15,13 +15,24 @@ from .compile import CompileError, Tape, compile
 from .expr import Expression, ExpressionError, parse
 from .functions import cos, exp, log, relu, sigmoid, sin, sqrt, sum, tanh
 from .gradcheck import GradcheckReport, GradcheckRow, gradcheck, numerical_grad
-from .graph import Edge, Path, Step, TooManyPaths, backward_steps, count_paths, paths, topological_order
+from .graph import (
+    Edge,
+    ForwardStep,
+    Path,
+    Step,
+    TooManyPaths,
+    backward_steps,
+    count_paths,
+    forward_steps,
+    paths,
+    topological_order,
+)
 from .ops import OPS, Op, power_exponent, register, rule_text
 from .value import Value, apply
 
 __all__ = [
-    "OPS", "CompileError", "Edge", "Expression", "ExpressionError", "GradcheckReport", "GradcheckRow", "Op",
-    "Path", "Step", "Tape", "TooManyPaths", "Value", "apply", "backward_steps", "compile", "cos", "count_paths", "exp",
-    "gradcheck", "log", "numerical_grad", "parse", "paths", "power_exponent", "register", "relu", "rule_text",
-    "sigmoid", "sin", "sqrt", "sum", "tanh", "topological_order",
+    "CompileError", "Edge", "Expression", "ExpressionError", "ForwardStep", "GradcheckReport", "GradcheckRow",
+    "OPS", "Op", "Path", "Step", "Tape", "TooManyPaths", "Value", "apply", "backward_steps", "compile", "cos",
+    "count_paths", "exp", "forward_steps", "gradcheck", "log", "numerical_grad", "parse", "paths", "power_exponent",
+    "register", "relu", "rule_text", "sigmoid", "sin", "sqrt", "sum", "tanh", "topological_order",
 ]

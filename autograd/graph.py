@@ -124,6 +124,34 @@ def zero_grad(root: Value) -> None:
         node.grad = 0.0
 
 
+# --- the forward pass one step at a time ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """One op node's turn in the forward pass: its value, computed from its parents' values."""
+
+    index: int  # 0-based
+    node: Value
+    inputs: tuple[float, ...]  # the parents' values, in order
+    value: float  # the node's value
+
+
+def forward_steps(root: Value) -> Iterator[ForwardStep]:
+    """The forward pass that built ``root``, one op node at a time, parents first.
+
+    The values were computed when the graph was built; this walks them in the
+    order a person would compute them by hand. Leaves have no step (their value
+    is given), so there is one step per node that has parents.
+    """
+    index = 0
+    for node in topological_order(root):
+        if node.is_leaf:
+            continue
+        yield ForwardStep(index, node, tuple(p.data for p in node.parents), node.data)
+        index += 1
+
+
 # --- the backward pass one step at a time ---------------------------------------
 
 

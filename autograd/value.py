@@ -53,27 +53,46 @@ class Value:
     6.0
     """
 
-    __slots__ = ("data", "grad", "name")
+    # "__dict__" lets a user hang their own attributes on a Value (an optimizer's
+    # ``p.m``, ``p.v``), as micrograd's Values allow. The dict is made only when
+    # the first such attribute is set, so a Value without one pays one pointer.
+    __slots__ = ("data", "grad", "name", "__dict__")
 
     # A leaf was made by no op, so it answers these from the class: no op, no
     # parents, no rule. A Value an op makes keeps its own (_Node and _Pair,
     # below). Leaves are most of a big graph, and three fields fewer each is
-    # less memory and less for Python's garbage collector to walk.
-    op = ""
-    parents = ()
-    _rule = None
-    is_leaf = True
+    # less memory and less for Python's garbage collector to walk. They are
+    # read-only properties, so ``leaf.op = "*"`` is refused rather than kept
+    # in the leaf's ``__dict__``.
+    op = property(attrgetter("_LEAF_OP"), doc="The op's symbol: '' for a leaf.")
+    parents = property(attrgetter("_LEAF_PARENTS"), doc="The op's inputs in order: () for a leaf.")
+    _rule = property(attrgetter("_LEAF_RULE"))
+    is_leaf = property(attrgetter("_LEAF"), doc="True for a Value no op made.")
+    _LEAF_OP, _LEAF_PARENTS, _LEAF_RULE, _LEAF = "", (), None, True
 
-    def __init__(self, data: float, name: str | None = None):
-        if type(data) is not float:  # checked first: a plain float skips the slower ABC check below
-            if not isinstance(data, numbers.Real):
-                raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r:.60}")
-            data = float(data)
+    def __init__(self, data: float, name: str | None = None, label: str | None = None):
+        if type(data) is not float:  # checked first: a plain float skips the slower checks below
+            data = _real(data)
         self.data = data
+        if label is not None:  # micrograd's lecture calls the name a label
+            if name is not None and name != label:
+                raise TypeError(f"a Value got two different names: name={name!r} and label={label!r}")
+            name = label
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
         self.grad = 0.0
         self.name = name
+
+    @property
+    def label(self) -> str | None:
+        """Another word for ``name`` (micrograd's lecture writes ``Value(2.0, label='x')``)."""
+        return self.name
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"a Value's label must be a str or None, got {type(value).__name__}")
+        self.name = value
 
     # --- what the node knows about its own derivatives ----------------------
 
@@ -99,6 +118,20 @@ class Value:
         zero_grad(self)
 
     # --- micrograd compatibility ---------------------------------------------
+
+    def _backward(self) -> None:
+        """This node's step of the chain rule: parent.grad += self.grad * d(self)/d(parent).
+
+        The same step ``backward_steps`` records. Set the root's grad to 1 and
+        call it on every node in reverse topological order, and you have done
+        by hand what ``backward()`` does (micrograd's lecture walks it so). On a
+        leaf it does nothing: a leaf has no parents to send to.
+        """
+        if self.is_leaf:
+            return
+        from .graph import _send
+
+        _send(self)
 
     @property
     def _prev(self) -> set[Value]:
@@ -310,6 +343,18 @@ def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Va
     if data is None:
         data = op.forward(*[p.data for p in parents])
     return _node(float(data), op.symbol, parents, op.rule if rule is None else rule)
+
+
+def _real(data) -> float:
+    """``data`` as a float: any real number, or a 0-d numpy array; anything else is a TypeError."""
+    if isinstance(data, numbers.Real) and not isinstance(data, Value):
+        return float(data)
+    kind = type(data)
+    if kind.__module__.split(".")[0] == "torch":  # a tensor may carry its own graph: say how to leave it
+        raise TypeError(f"Value needs a real number, got a torch {kind.__name__}: call .item() on it first")
+    if kind.__module__.split(".")[0] == "numpy" and getattr(data, "shape", None) == () and data.dtype.kind in "biuf":
+        return float(data)  # np.array(1.5): a 0-d array of real numbers
+    raise TypeError(f"Value needs a real number, got {kind.__name__}: {data!r:.60}")
 
 
 def _lift(x) -> Value | None:

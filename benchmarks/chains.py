@@ -16,8 +16,9 @@ import random
 import time
 import tracemalloc
 
-import autograd
-from autograd import Value
+from chainrule.autograd import Value
+
+from chainrule import autograd
 
 
 def _micrograd_tanh(v):

@@ -13,9 +13,9 @@ from __future__ import annotations
 import gc
 import time
 
-import autograd
-import nn
-from autograd import Value
+from chainrule.autograd import Value
+
+from chainrule import autograd, nn
 
 SIZES = [2, 16, 16, 1]
 POINTS = 100

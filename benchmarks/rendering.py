@@ -20,10 +20,9 @@ import math
 import statistics
 import time
 
-import autograd
-import nn
-import viz
-from viz.render import pick_engine
+from chainrule.viz.render import pick_engine
+
+from chainrule import autograd, nn, viz
 
 COURSE = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
 SAMPLE = (0.5, -0.25)

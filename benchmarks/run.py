@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograd.files import atomic_write
+from chainrule.autograd.files import atomic_write
 
 from .machine import machine_info
 

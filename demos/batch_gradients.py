@@ -28,11 +28,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import autograd
-import nn
-from autograd import Value
+from chainrule.autograd import Value
+from chainrule.viz import render, to_dot
+
+from chainrule import autograd, nn
 from demos.common import heading, run, start
-from viz import render, to_dot
 
 
 def batch(B: int, n: int, m: int, seed: int):

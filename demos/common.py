@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograd import topological_order
-from autograd.files import atomic_write
+from chainrule.autograd import topological_order
+from chainrule.autograd.files import atomic_write
 
 
 @dataclass

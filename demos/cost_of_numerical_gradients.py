@@ -25,12 +25,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nn
-from autograd import numerical_grad
-from autograd.gradcheck import relative_error
+from chainrule.autograd import numerical_grad
+from chainrule.autograd.gradcheck import relative_error
+from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.tables import table
+
+from chainrule import nn
 from demos.common import heading, run, start
-from viz.plots import new_figure, save_figure
-from viz.tables import table
 
 WIDTHS = (2, 4, 8, 16, 24)
 QUICK_WIDTHS = (2, 4, 8)

@@ -28,11 +28,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd import parse, topological_order
-from autograd.gradcheck import relative_error
+from chainrule.autograd import parse, topological_order
+from chainrule.autograd.gradcheck import relative_error
+from chainrule.viz import render, stepper_html
+from chainrule.viz.tables import forward_table, num, step_table, table
+
 from demos.common import heading, run, start
-from viz import render, stepper_html
-from viz.tables import forward_table, num, step_table, table
 
 FORMULA = "a1 = w1*x + b1; h1 = relu(a1); a2 = w2*h1 + b2; h2 = relu(a2); L = (y - h2)**2"
 TITLE = "L = (y - ReLU(w2 * ReLU(w1 * x + b1) + b2))^2"

@@ -21,12 +21,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd import Value, count_paths, exp, topological_order
-from autograd.gradcheck import relative_error
+from chainrule.autograd import Value, count_paths, exp, topological_order
+from chainrule.autograd.gradcheck import relative_error
+from chainrule.viz import render
+from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.tables import num, step_table, table
+
 from demos.common import central_difference, heading, run, start
-from viz import render
-from viz.plots import new_figure, save_figure
-from viz.tables import num, step_table, table
 
 DERIVATION = """\
 Write t = tanh(a) = s / c  with  s = e^a - e^-a  and  c = e^a + e^-a.

@@ -29,11 +29,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nn
-from autograd import OPS, count_paths, gradcheck, topological_order
+from chainrule.autograd import OPS, count_paths, gradcheck, topological_order
+from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.tables import table
+
+from chainrule import nn
 from demos.common import heading, run, start
-from viz.plots import new_figure, save_figure
-from viz.tables import table
 
 BROKEN = "L2.N1.h"  # the tanh output of layer 2, neuron 1, as nn names it
 

@@ -32,10 +32,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nn
+from chainrule.viz import grad_norms_plot
+from chainrule.viz.tables import num, table
+
+from chainrule import nn
 from demos.common import heading, run, start
-from viz import grad_norms_plot
-from viz.tables import num, table
 
 DEPTH, WIDTH = 12, 16  # hidden layers and their width: 13 layers of weights with the output
 

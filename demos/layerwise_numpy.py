@@ -28,10 +28,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nn
+from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.tables import table
+
+from chainrule import nn
 from demos.common import heading, run, start
-from viz.plots import new_figure, save_figure
-from viz.tables import table
 
 
 class Linear:

@@ -32,13 +32,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import autograd
-import nn
-from autograd import Value, numerical_grad
-from autograd.gradcheck import relative_error
+from chainrule.autograd import Value, numerical_grad
+from chainrule.autograd.gradcheck import relative_error
+from chainrule.viz import render
+from chainrule.viz.tables import table
+
+from chainrule import autograd, nn
 from demos.common import heading, max_abs, run, start
-from viz import render
-from viz.tables import table
 
 
 @dataclass

@@ -22,9 +22,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nn
+from chainrule.viz import decision_boundary, loss_curve
+
+from chainrule import nn
 from demos.common import heading, max_abs, run, start
-from viz import decision_boundary, loss_curve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,11 +27,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd import gradcheck, parse, paths
-from autograd.gradcheck import relative_error
+from chainrule.autograd import gradcheck, parse, paths
+from chainrule.autograd.gradcheck import relative_error
+from chainrule.viz import render, stepper_html
+from chainrule.viz.tables import forward_table, label, num, step_table, table
+
 from demos.common import heading, local_form, run, start
-from viz import render, stepper_html
-from viz.tables import forward_table, label, num, step_table, table
 
 FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 TWO_PATHS = "z = w*x + b; h = sigmoid(z); L = (y - h)**2 + 0.1*w**2"

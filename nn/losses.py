@@ -27,8 +27,9 @@ import math
 import numbers
 from collections.abc import Sequence
 
-import autograd
-from autograd import OPS, Op, Value, apply, register
+from chainrule.autograd import OPS, Op, Value, apply, register
+
+from chainrule import autograd
 
 # --- helpers -----------------------------------------------------------------------
 
@@ -378,7 +379,7 @@ def _label(rule: CrossEntropyRule) -> float:
 
 def _teach_compile() -> None:
     """Give autograd.compile the fused node's vectorized rule (the label is the per-node constant)."""
-    from autograd.compile import REPLAYS, Replay, register_replay
+    from chainrule.autograd.compile import REPLAYS, Replay, register_replay
 
     if "cross_entropy" not in REPLAYS:
         register_replay("cross_entropy", Replay(_replay_forward, _replay_local, nary=True, constant=_label))

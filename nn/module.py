@@ -25,9 +25,10 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-import autograd
-from autograd import Value
-from autograd.files import atomic_write
+from chainrule.autograd import Value
+from chainrule.autograd.files import atomic_write
+
+from chainrule import autograd
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("he", "xavier", "uniform")

@@ -15,7 +15,7 @@ import math
 import numbers
 from collections.abc import Iterable
 
-from autograd import Value
+from chainrule.autograd import Value
 
 
 def _parameters(params: Iterable[Value]) -> list[Value]:

@@ -20,8 +20,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import autograd
-from autograd import Value
+from chainrule.autograd import Value
+
+from chainrule import autograd
 
 from .losses import CrossEntropyRule, binary_cross_entropy, cross_entropy, hinge, hinge_sign, mean, mse
 from .module import Module

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from autograd import Value
+from chainrule.autograd import Value
 
 
 class Course(NamedTuple):

@@ -32,10 +32,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chainrule.autograd import OPS, Value
 from hypothesis import strategies as st
 
-import autograd
-from autograd import OPS, Value
+from chainrule import autograd
 
 MAX_DEPTH = 50  # the longest leaf-to-output path, in edges
 MAX_OPS = 90  # nodes drawn per graph, before the output node that gathers the loose ends

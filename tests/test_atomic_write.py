@@ -15,8 +15,7 @@ import stat
 import threading
 
 import pytest
-
-from autograd.files import atomic_write
+from chainrule.autograd.files import atomic_write
 
 OLD = b"the previous version, whole\n" * 100
 NEW = "the new version, \u00e9crite en UTF-8\n" * 1000

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import nn
+from chainrule import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
@@ -29,7 +29,7 @@ COURSE_AT = "w=0.8,x=1.5,b=0.1,y=1"
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "viz.cli", *args]
+    command = [sys.executable, "-m", "chainrule", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env=ENV)
 
 
@@ -208,7 +208,7 @@ def test_train_shows_a_progress_bar_on_a_terminal():
     leader, follower = os.openpty()
     # 24 rows, 100 columns: a terminal of width 0 would get an empty bar.
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    command = [sys.executable, "-m", "viz.cli", "train", "xor", "--points", "8", "--steps", "3",
+    command = [sys.executable, "-m", "chainrule", "train", "xor", "--points", "8", "--steps", "3",
                "--layers", "2"]
     process = subprocess.Popen(command, stdout=follower, stderr=subprocess.PIPE, env=ENV)
     os.close(follower)
@@ -328,7 +328,7 @@ def test_terminal_escapes_in_the_formula_are_not_echoed():
 def test_a_closed_pipe_ends_quietly():
     # One sum node with 3,000 terms prints a step table far larger than a pipe holds.
     formula = "sum(" + ",".join(["x"] * 3000) + ")"
-    process = subprocess.Popen([sys.executable, "-m", "viz.cli", "steps", formula, "--at", "x=1"],
+    process = subprocess.Popen([sys.executable, "-m", "chainrule", "steps", formula, "--at", "x=1"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     assert process.stdout.readline().startswith(b"Forward pass")
     process.stdout.close()  # as head does after its lines
@@ -338,7 +338,7 @@ def test_a_closed_pipe_ends_quietly():
 
 
 def test_ctrl_c_exits_130_without_a_traceback():
-    command = [sys.executable, "-m", "viz.cli", "train", "spirals", "--steps", "100000"]
+    command = [sys.executable, "-m", "chainrule", "train", "spirals", "--steps", "100000"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**ENV, "PYTHONUNBUFFERED": "1"})
     assert process.stdout.readline().startswith(b"spirals:")  # training is about to start
@@ -349,8 +349,9 @@ def test_ctrl_c_exits_130_without_a_traceback():
 
 
 def test_the_step_table_shows_one_fresh_pass_even_after_backward():
-    import autograd
-    from viz.tables import step_table
+    from chainrule.viz.tables import step_table
+
+    from chainrule import autograd
 
     e = autograd.parse("z = w*x + b; h = sigmoid(z); L = (y - h)**2", w=0.8, x=1.5, b=0.1, y=1.0)
     e.output.backward()  # leaves now hold this pass's grads; a second pass would double them

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from chainrule.autograd import Expression, ExpressionError
+from chainrule.viz.cli import main
 from hypothesis import strategies as st
 from test_parse_fuzz import (
     FIRED,
@@ -58,9 +60,7 @@ from test_parse_fuzz import (
     with_payload,
 )
 
-import autograd
-from autograd import Expression, ExpressionError
-from viz.cli import main
+from chainrule import autograd
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The values test_parse_fuzz offers its formulas (x, y, w, b), as the command gets them with --at.
@@ -106,7 +106,7 @@ def run_main(argv: list[str]) -> Outcome:
 def command_line() -> list[str]:
     """The installed console script, as a user runs it; ``python -m viz.cli`` where it is not installed."""
     script = Path(sys.executable).parent / "chainrule"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "viz.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "chainrule"]
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,13 @@ import subprocess
 import sys
 
 import pytest
+from chainrule.autograd import OPS, CompileError, Op, Value, topological_order
+from chainrule.autograd.compile import REPLAYS
 from conftest import require
 from hypothesis import given, settings
 from strategies import Graph, build, graphs
 
-import autograd
-from autograd import OPS, CompileError, Op, Value, topological_order
-from autograd.compile import REPLAYS
+from chainrule import autograd
 
 RTOL = 1e-12
 GRAPHS = 300
@@ -74,7 +74,7 @@ def check_against_backward(output: Value, leaves: list[Value]) -> autograd.Tape:
 
 
 def test_every_op_in_the_table_has_a_vectorized_rule():
-    pytest.importorskip("nn.losses")  # nn registers cross_entropy, with its replay, when imported
+    pytest.importorskip("chainrule.nn.losses")  # nn registers cross_entropy, with its replay, when imported
     missing = sorted(set(OPS) - set(REPLAYS))
     assert not missing, f"ops compile cannot replay: {missing}"
 
@@ -308,7 +308,7 @@ def test_a_node_with_a_rule_of_its_own_is_refused_by_op():
 
 
 def test_an_op_without_a_vectorized_rule_is_refused_by_name():
-    from autograd.value import _node
+    from chainrule.autograd.value import _node
 
     def _cube_rule(out):
         (a,) = out.parents
@@ -340,7 +340,7 @@ def test_leaves_must_be_leaves_and_values():
 
 
 def _nn_cases():
-    nn = pytest.importorskip("nn")
+    nn = pytest.importorskip("chainrule.nn")
     X, y = nn.make_blobs(12, seed=3, centers=3)
     Xm, ym = nn.make_moons(12, seed=4)
     return nn, {
@@ -375,8 +375,8 @@ def test_nn_losses_replay_as_backward_over_training_steps(loss):
 def test_a_tape_picks_up_changed_cross_entropy_labels():
     # Traced once with the first labels; then new weights and new labels every call (set in the traced
     # nodes by nn.losses.set_label), and each replay must equal a fresh dynamic graph built with them.
-    nn = pytest.importorskip("nn")
-    from nn.losses import set_label
+    nn = pytest.importorskip("chainrule.nn")
+    from chainrule.nn.losses import set_label
 
     X, y = nn.make_blobs(12, seed=3, centers=3)
     model = nn.MLP(2, [6, 3], seed=1)
@@ -403,7 +403,7 @@ def test_a_tape_picks_up_changed_cross_entropy_labels():
 def test_a_tape_keeps_the_rules_that_hold_labels_but_not_their_nodes():
     import gc
 
-    nn = pytest.importorskip("nn")
+    nn = pytest.importorskip("chainrule.nn")
     zs = [Value(1.0), Value(-2.0), Value(0.5)]
     node = nn.cross_entropy([z * 2.0 for z in zs], 1)
     node.name = "ce-node-the-tape-must-not-keep"
@@ -425,7 +425,7 @@ def test_a_training_step_against_pytorch():
     require("torch")
     import torch
 
-    nn = pytest.importorskip("nn")
+    nn = pytest.importorskip("chainrule.nn")
     model = nn.MLP(2, [8, 8, 1], seed=5)
     X, y = nn.make_moons(20, seed=6)
     params = model.parameters()

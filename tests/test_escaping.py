@@ -39,14 +39,14 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+from chainrule.autograd import Value, topological_order
+from chainrule.viz import render, stepper_html, to_dot
+from chainrule.viz.frames import frame_dots
+from chainrule.viz.render import run_engine
 from conftest import require
 from test_stepper_browser import browser, open_page  # noqa: F401 - fixtures, used by name
 
-import autograd
-from autograd import Value, topological_order
-from viz import render, stepper_html, to_dot
-from viz.frames import frame_dots
-from viz.render import run_engine
+from chainrule import autograd
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENGINES = ["dot", "wasm"]
@@ -369,7 +369,7 @@ def test_in_chromium_every_name_is_literal_text_and_nothing_runs(open_page, host
 
 def test_a_formula_with_hostile_comments_titles_its_page_as_text(tmp_path):
     # A formula may carry any text in its comments; `chainrule steps -o` makes it the page's title.
-    from viz.cli import main
+    from chainrule.viz.cli import main
 
     formula = "z = x*w  # <script>alert('f')</script> {a|b} &amp;\nL = z + 1  # \u202e😀 \"q\" \\N"
     page_path = tmp_path / "steps.html"

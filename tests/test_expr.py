@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from chainrule.autograd import ExpressionError, Value, parse
+from chainrule.autograd.expr import MAX_LENGTH, MAX_NESTING
 from course import sig
 
-import autograd
-from autograd import ExpressionError, Value, parse
-from autograd.expr import MAX_LENGTH, MAX_NESTING
+from chainrule import autograd
 
 
 def test_the_course_example_names_its_nodes():
@@ -165,7 +165,7 @@ def test_names_are_read_as_python_reads_them():
 def test_the_depth_limit_is_the_same_on_every_python():
     # Python's own parser gives up somewhere between about 3,000 and 5,000 levels, by version;
     # chainrule refuses past 1,000 everywhere, and a flat sum() has no such limit.
-    from autograd.expr import MAX_DEPTH
+    from chainrule.autograd.expr import MAX_DEPTH
 
     for source in ["-" * 1200 + "x", "+".join(["x"] * 1200), "2**" * 1200 + "2"]:
         with pytest.raises(ExpressionError, match=f"more than {MAX_DEPTH:,} levels"):

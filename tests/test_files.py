@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from autograd.files import atomic_write
+from chainrule.autograd.files import atomic_write
 
 
 def test_new_files_follow_the_umask_and_old_files_keep_their_mode(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from chainrule.autograd import Value, gradcheck, numerical_grad
+from chainrule.autograd.gradcheck import relative_error, verdict
 
-import autograd
-from autograd import Value, gradcheck, numerical_grad
-from autograd.gradcheck import relative_error, verdict
+from chainrule import autograd
 
 
 def test_numerical_grad_matches_closed_forms_and_restores_params():

@@ -7,10 +7,10 @@ import math
 import sys
 
 import pytest
+from chainrule.autograd import TooManyPaths, Value, backward_steps, paths, topological_order
 from course import course, sig
 
-import autograd
-from autograd import TooManyPaths, Value, backward_steps, paths, topological_order
+from chainrule import autograd
 
 
 def test_course_example_against_the_closed_form():

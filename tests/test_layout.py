@@ -20,10 +20,27 @@ def imported_top_level(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(".".join(alias.name.split(".")[:2]) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
+            names.add(".".join(node.module.split(".")[:2]))
+            if node.module == "chainrule":  # from chainrule import autograd
+                names.update(alias.name for alias in node.names)
+    # chainrule.autograd -> autograd: the part of the one package that is imported
+    return {name.removeprefix("chainrule.").split(".")[0] for name in names}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_parts_are_imported_only_through_chainrule(package):
+    """`autograd`, `nn`, `viz` alone are other projects' names: ours are chainrule.autograd, ... (one Value class)."""
+    for path in sorted((ROOT / package).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                tops = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = {node.module.split(".")[0]}
+            else:
+                continue
+            assert not tops & set(PACKAGES), f"{path.relative_to(ROOT)}:{node.lineno} imports {sorted(tops)} bare"
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -35,13 +52,13 @@ def test_dependencies_point_one_way(package):
 
 def test_importing_the_engine_and_nn_loads_only_the_standard_library():
     code = (
-        "import sys, json; before = set(sys.modules); import autograd, nn; "
+        "import sys, json; before = set(sys.modules); import chainrule.autograd, chainrule.nn; "
         "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    loaded = set(json.loads(result.stdout)) - set(PACKAGES)
+    loaded = set(json.loads(result.stdout)) - {"chainrule"}
     outside = {m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("_")}
-    assert outside == set(), f"import autograd, nn loaded {sorted(outside)}"
+    assert outside == set(), f"import chainrule.autograd, chainrule.nn loaded {sorted(outside)}"
 
 
 def test_ruff_is_clean():

@@ -6,8 +6,7 @@ import math
 import statistics
 
 import pytest
-
-from nn.data import make_blobs, make_moons, make_spirals, make_xor
+from chainrule.nn.data import make_blobs, make_moons, make_spirals, make_xor
 
 MAKERS = [
     (make_moons, 2),

@@ -39,11 +39,11 @@ import sys
 
 import mpmath
 import pytest
+from chainrule.autograd import Value
 from conftest import require
 from mpmath import mp, mpf
 
-import nn
-from autograd import Value
+from chainrule import nn
 
 EPS = sys.float_info.epsilon
 RTOL = 1e-14

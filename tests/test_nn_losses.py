@@ -6,12 +6,12 @@ import math
 
 import mpmath
 import pytest
+from chainrule.autograd import OPS, Value, backward_steps, gradcheck, topological_order
+from chainrule.nn import binary_cross_entropy, cross_entropy, hinge, mse, softmax
+from chainrule.nn.losses import set_label
 from conftest import require
 
-import autograd
-from autograd import OPS, Value, backward_steps, gradcheck, topological_order
-from nn import binary_cross_entropy, cross_entropy, hinge, mse, softmax
-from nn.losses import set_label
+from chainrule import autograd
 
 mpmath.mp.dps = 50
 

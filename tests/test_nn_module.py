@@ -9,11 +9,11 @@ import random
 import statistics
 
 import pytest
+from chainrule.autograd import Value, gradcheck
+from chainrule.nn import MLP, Layer, Module, Neuron, mse
+from chainrule.nn.module import initial_weight
 
-import autograd
-from autograd import Value, gradcheck
-from nn import MLP, Layer, Module, Neuron, mse
-from nn.module import initial_weight
+from chainrule import autograd
 
 # --- forward: the arithmetic a student would do by hand --------------------------------
 
@@ -426,7 +426,7 @@ def _demo_update(model, scores, y, k) -> float:
 
 
 def test_micrographs_demo_loop_runs_on_our_mlp():
-    from nn.data import make_moons
+    from chainrule.nn.data import make_moons
 
     X, labels = make_moons(30, noise=0.1, seed=0)
     y = [2 * c - 1 for c in labels]
@@ -438,7 +438,7 @@ def test_micrographs_demo_loop_runs_on_our_mlp():
 def test_same_weights_give_micrographs_losses():
     micrograd_engine = pytest.importorskip("micrograd.engine")
     micrograd_nn = pytest.importorskip("micrograd.nn")
-    from nn.data import make_moons
+    from chainrule.nn.data import make_moons
 
     X, labels = make_moons(20, noise=0.1, seed=0)
     y = [2 * c - 1 for c in labels]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from chainrule.autograd import Value
+from chainrule.nn import SGD, Adam, clip_grad_norm
 from conftest import require
-
-from autograd import Value
-from nn import SGD, Adam, clip_grad_norm
 
 
 def run(optimizer_class, grads_per_step, start=0.0, **options):

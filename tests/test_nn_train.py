@@ -8,12 +8,11 @@ import random
 import statistics
 
 import pytest
+from chainrule.autograd import Value
+from chainrule.nn import MLP, SGD, Adam, Module, accuracy, fit, grad_norms, make_blobs, make_moons, make_xor, mse
+from chainrule.nn.train import predicted_class
 
-import autograd
-import nn
-from autograd import Value
-from nn import MLP, SGD, Adam, Module, accuracy, fit, grad_norms, make_blobs, make_moons, make_xor, mse
-from nn.train import predicted_class
+from chainrule import autograd, nn
 
 # --- what the issue asks it to learn ---------------------------------------------------------------
 

@@ -8,9 +8,9 @@ import pickle
 import re
 
 import pytest
+from chainrule.autograd import Value
 
-import autograd
-from autograd import Value
+from chainrule import autograd
 
 
 def _graph():

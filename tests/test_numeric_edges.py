@@ -32,9 +32,9 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from chainrule.autograd import Value, gradcheck
 
-import autograd
-from autograd import Value, gradcheck
+from chainrule import autograd
 
 NAN, INF = math.nan, math.inf
 SPECIAL = [NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e308, -1e308, 5e-324, 1000.0, -1000.0]

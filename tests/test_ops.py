@@ -13,11 +13,11 @@ import math
 
 import mpmath
 import pytest
+from chainrule.autograd import OPS, Value
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autograd
-from autograd import OPS, Value
+from chainrule import autograd
 
 mpmath.mp.dps = 50
 

@@ -32,11 +32,10 @@ import sys
 import types
 
 import pytest
+from chainrule.autograd import Expression, ExpressionError, Value, parse
+from chainrule.autograd.expr import MAX_LENGTH, MAX_NESTING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from autograd import Expression, ExpressionError, Value, parse
-from autograd.expr import MAX_LENGTH, MAX_NESTING
 
 EXAMPLES = 1_000
 

@@ -26,6 +26,6 @@ def test_the_readme_has_snippets():
 def test_snippet_runs(index, tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", SNIPPETS[index]], capture_output=True, text=True, cwd=tmp_path, timeout=600,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},  # demos, tests
     )
     assert result.returncode == 0, f"snippet {index} failed:\n{SNIPPETS[index]}\n{result.stderr}"

@@ -16,9 +16,9 @@ import sys
 
 import mpmath
 import pytest
+from chainrule.autograd import TooManyPaths, Value, backward_steps, count_paths, paths, topological_order
 
-import autograd
-from autograd import TooManyPaths, Value, backward_steps, count_paths, paths, topological_order
+from chainrule import autograd
 
 MILLION = 1_000_000
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ from html.parser import HTMLParser
 from importlib import resources
 
 import pytest
+from chainrule.autograd import Value
+from chainrule.viz.stepper import PATH_LIMIT, PATH_LISTING_MAX_NODES, path_counts, script_json, stepper_html
 
-import autograd
-from autograd import Value
-from viz.stepper import PATH_LIMIT, PATH_LISTING_MAX_NODES, path_counts, script_json, stepper_html
+from chainrule import autograd
 
 COURSE = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 AT = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
@@ -112,7 +112,7 @@ def test_the_page_is_one_file_that_asks_the_network_for_nothing():
     # The only URLs are the SVG namespace names, which are never fetched.
     urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
-    assets = resources.files("viz").joinpath("assets")
+    assets = resources.files("chainrule.viz").joinpath("assets")
     css, js = (assets.joinpath(f).read_text(encoding="utf-8") for f in ("stepper.css", "stepper.js"))
     assert "url(" not in css and "@import" not in css
     for call in ("fetch(", "XMLHttpRequest", "import(", "innerHTML", "outerHTML", "insertAdjacentHTML",
@@ -297,5 +297,5 @@ def test_only_values_make_pages():
 
 
 def test_the_assets_are_package_data():
-    folder = resources.files("viz").joinpath("assets")
+    folder = resources.files("chainrule.viz").joinpath("assets")
     assert folder.joinpath("stepper.js").is_file() and folder.joinpath("stepper.css").is_file()

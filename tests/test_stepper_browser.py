@@ -16,11 +16,11 @@ import shutil
 from dataclasses import dataclass, field
 
 import pytest
+from chainrule.autograd import Value
+from chainrule.viz.stepper import stepper_html
 from conftest import require
 
-import autograd
-from autograd import Value
-from viz.stepper import stepper_html
+from chainrule import autograd
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ import fractions
 import math
 
 import pytest
+from chainrule.autograd import Value
 
-import autograd
-from autograd import Value
+from chainrule import autograd
 
 
 @pytest.mark.parametrize("given, expected", [(3, 3.0), (2.5, 2.5), (True, 1.0), (fractions.Fraction(1, 4), 0.25)])

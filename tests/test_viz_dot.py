@@ -6,13 +6,13 @@ import math
 import re
 
 import pytest
+from chainrule.autograd import OPS, Value, topological_order
+from chainrule.viz import GraphTooLarge, to_dot
+from chainrule.viz.dot import escape_field, num, visible
+from chainrule.viz.modules import clusters, module_path
 from course import course, sig
 
-import autograd
-from autograd import OPS, Value, topological_order
-from viz import GraphTooLarge, to_dot
-from viz.dot import escape_field, num, visible
-from viz.modules import clusters, module_path
+from chainrule import autograd
 
 NODE = re.compile(r"^\t(v|op)(\d+) \[label=(.*?) class=", re.M)
 EDGE = re.compile(r"^\t(\S+) -> (\S+) \[(.*)\]$", re.M)
@@ -282,7 +282,7 @@ def test_a_large_grouped_graph_is_drawn_one_box_per_neuron():
 
 
 def test_nns_fused_cross_entropy_is_one_op_with_p_minus_y_on_its_edges():
-    from nn.losses import cross_entropy
+    from chainrule.nn.losses import cross_entropy
 
     logits = [Value(z, name=f"z{i}") for i, z in enumerate((1.0, -0.5, 2.0))]
     loss = cross_entropy(logits, 2)

@@ -7,12 +7,11 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from chainrule.autograd import Value, topological_order
+from chainrule.viz import save_frames, step_frames
+from chainrule.viz.frames import frame_dots
 from conftest import require
 from course import course, sig
-
-from autograd import Value, topological_order
-from viz import save_frames, step_frames
-from viz.frames import frame_dots
 
 
 def box(source: str, i: int) -> tuple[str, str]:
@@ -125,8 +124,8 @@ def test_bad_input_is_named():
 
 
 def test_frames_of_an_nn_model_keep_its_clusters():
-    from nn.losses import mse
-    from nn.module import MLP
+    from chainrule.nn.losses import mse
+    from chainrule.nn.module import MLP
 
     model = MLP(2, [2, 1], seed=0)
     loss = mse(model([0.5, -1.0]), 1.0)

@@ -10,10 +10,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from autograd import Value
-from viz import decision_boundary, grad_norms_plot, loss_curve
-from viz.plots import DPI, classify
+from chainrule.autograd import Value
+from chainrule.viz import decision_boundary, grad_norms_plot, loss_curve
+from chainrule.viz.plots import DPI, classify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,8 +114,8 @@ def test_several_outputs_use_argmax(tmp_path):
 
 
 def test_decision_boundary_of_an_nn_model(tmp_path):
-    from nn.data import make_moons
-    from nn.module import MLP
+    from chainrule.nn.data import make_moons
+    from chainrule.nn.module import MLP
 
     X, y = make_moons(30, noise=0.1, seed=0)
     model = MLP(2, [4, 1], seed=0)
@@ -160,7 +159,7 @@ def test_plots_leave_pyplot_and_the_backend_alone(tmp_path):
 import sys, matplotlib
 matplotlib.use("svg")  # stands in for a notebook's inline backend
 from types import SimpleNamespace
-from viz import loss_curve, grad_norms_plot
+from chainrule.viz import loss_curve, grad_norms_plot
 loss_curve(SimpleNamespace(loss=[1.0, 0.5], accuracy=[0.5, 1.0]), {str(tmp_path / "l.png")!r})
 grad_norms_plot({{"a": [1.0, 0.1]}}, {str(tmp_path / "g.png")!r})
 assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
@@ -179,8 +178,9 @@ def test_import_viz_does_not_import_matplotlib():
 
 
 def test_a_returned_figure_shows_itself_as_png_without_pyplot():
-    import nn
-    from viz import loss_curve
+    from chainrule.viz import loss_curve
+
+    from chainrule import nn
 
     history = nn.fit(nn.MLP(2, [4, 1], seed=0), *nn.make_xor(), steps=3, progress=False)
     png = loss_curve(history)._repr_png_()

@@ -8,17 +8,17 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from chainrule.autograd import Value, topological_order
+from chainrule.viz import Drawing, EngineUnavailable, RenderError, draw, render, to_dot
+from chainrule.viz.dot import visible
+from chainrule.viz.render import pick_engine, run_engine
 from conftest import _FINDERS as AVAILABLE
 from conftest import require
 from course import course
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autograd
-from autograd import Value, topological_order
-from viz import Drawing, EngineUnavailable, RenderError, draw, render, to_dot
-from viz.dot import visible
-from viz.render import pick_engine, run_engine
+from chainrule import autograd
 
 SVG = "{http://www.w3.org/2000/svg}"
 ENGINES = ["dot", "wasm"]
@@ -65,8 +65,8 @@ def test_the_course_example_renders_with_every_id(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_mlp_loss_graph_renders_with_every_id(engine):
     use(engine)
-    from nn.losses import mse
-    from nn.module import MLP
+    from chainrule.nn.losses import mse
+    from chainrule.nn.module import MLP
 
     model = MLP(2, [4, 4, 1], seed=1)
     loss = mse(model([0.5, -1.0]), 1.0)
@@ -199,8 +199,8 @@ def test_draw_shows_inline_in_a_jupyter_notebook(tmp_path):
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     code = (
-        "from autograd import Value\n"
-        "from viz import draw\n"
+        "from chainrule.autograd import Value\n"
+        "from chainrule.viz import draw\n"
         "x = Value(3.0, name='x')\n"
         "y = x * x\n"
         "y.backward()\n"

@@ -20,8 +20,9 @@ import sys
 import unicodedata
 from pathlib import Path
 
-import autograd
-from autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+
+from chainrule import autograd
 
 from .dot import GraphTooLarge, to_dot
 from .plots import decision_boundary, grad_norms_plot, loss_curve
@@ -326,7 +327,7 @@ def boundary_path(plot: Path) -> Path:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import nn
+    from chainrule import nn
 
     plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
     widths = layer_widths(args.layers)
@@ -355,7 +356,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
     """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
-    import nn
+    from chainrule import nn
 
     X, y = nn.make_moons(16, noise=0.1, seed=seed)
     model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)

@@ -34,8 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import graphviz
-
-from autograd import Value, power_exponent, topological_order
+from chainrule.autograd import Value, power_exponent, topological_order
 
 # Colours chosen to survive a projector: dark ink, pale fills, one strong accent.
 INK = "#1f2937"

@@ -23,9 +23,8 @@ import os
 from pathlib import Path
 
 import graphviz
-
-from autograd import Value, backward_steps, topological_order
-from autograd.files import atomic_write
+from chainrule.autograd import Value, backward_steps, topological_order
+from chainrule.autograd.files import atomic_write
 
 from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, local_labels, num, value_fields
 from .modules import clusters, consumers

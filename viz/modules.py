@@ -18,8 +18,7 @@ many, ``GraphTooLarge``.
 from __future__ import annotations
 
 import graphviz
-
-from autograd import Value
+from chainrule.autograd import Value
 
 from .dot import (
     ACCENT,

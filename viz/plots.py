@@ -20,8 +20,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd import Value
-from autograd.files import atomic_write
+from chainrule.autograd import Value
+from chainrule.autograd.files import atomic_write
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 DPI = 150  # sharp enough for a projector, small enough to mail

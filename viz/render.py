@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import graphviz
-
-from autograd import Value
-from autograd.files import atomic_write
+from chainrule.autograd import Value
+from chainrule.autograd.files import atomic_write
 
 from .dot import to_dot
 

@@ -33,9 +33,9 @@ import os
 import re
 from importlib import resources
 
-from autograd import TooManyPaths, Value, backward_steps, paths, topological_order
-from autograd.files import atomic_write
-from autograd.graph import path_counts as paths_to_each
+from chainrule.autograd import TooManyPaths, Value, backward_steps, paths, topological_order
+from chainrule.autograd.files import atomic_write
+from chainrule.autograd.graph import path_counts as paths_to_each
 
 from .dot import to_dot, visible
 from .render import render
@@ -246,7 +246,7 @@ def script_json(data: dict) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("viz").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 def _assemble(data: dict, svg: str) -> str:

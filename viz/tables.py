@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograd import Value, backward_steps, power_exponent, topological_order
+from chainrule.autograd import Value, backward_steps, power_exponent, topological_order
 
 
 def num(x: float) -> str:

@@ -263,6 +263,19 @@ def as_floats(x, nin: int) -> list[float]:
     return [xi.data if isinstance(xi, Value) else float(xi) for xi in _checked_inputs(x, nin)]
 
 
+def _with_nonlin(activation: str, nonlin: bool | None) -> str:
+    """micrograd's ``nonlin=False`` (a linear unit) and ``nonlin=True`` (a non-linear one) in our words."""
+    if nonlin is None:
+        return activation
+    if nonlin is False:
+        return "linear"
+    if nonlin is True:
+        if activation == "linear":
+            raise ValueError("nonlin=True asks for a non-linear unit, but activation is 'linear'")
+        return activation
+    raise TypeError(f"nonlin must be True or False, got {type(nonlin).__name__}")
+
+
 class Neuron(Module):
     """One neuron: h = activation(w . x + b).
 
@@ -272,9 +285,9 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "he", seed=None,
-                 *, name: str = "L1.N1", fan_out: int = 1):
+                 *, name: str = "L1.N1", fan_out: int = 1, nonlin: bool | None = None):
         self.nin = _check_count("nin", nin)
-        self.activation = _check_choice("activation", activation, ACTIVATIONS)
+        self.activation = _check_choice("activation", _with_nonlin(activation, nonlin), ACTIVATIONS)
         self.init = _check_choice("init", init, INITS)
         self.name = name
         rng = _rng(seed)
@@ -331,14 +344,14 @@ class Layer(Module):
     """
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "he", seed=None,
-                 *, name: str = "L1"):
+                 *, name: str = "L1", nonlin: bool | None = None):
         self.nin = _check_count("nin", nin)
         self.nout = _check_count("nout", nout)
-        self.activation = _check_choice("activation", activation, ACTIVATIONS)
+        self.activation = _check_choice("activation", _with_nonlin(activation, nonlin), ACTIVATIONS)
         self.name = name
         rng = _rng(seed)  # one generator for all neurons, so seed=0 gives different neurons
         self.neurons = [
-            Neuron(self.nin, activation, init, rng, name=f"{name}.N{j + 1}", fan_out=self.nout)
+            Neuron(self.nin, self.activation, init, rng, name=f"{name}.N{j + 1}", fan_out=self.nout)
             for j in range(self.nout)
         ]
 
@@ -380,24 +393,28 @@ class MLP(Module):
     """A multi-layer perceptron: ``MLP(2, [16, 16, 1])`` maps 2 inputs through two
     hidden layers of 16 to one output.
 
-    Hidden layers use ``activation``; the last layer is linear, so the output
-    is a raw score (a loss turns it into a probability where it needs one).
+    Hidden layers use ``activation``; the last layer uses ``output_activation``,
+    linear by default, so the output is a raw score (a loss turns it into a
+    probability where it needs one). micrograd's lecture puts tanh on every
+    layer: ``MLP(3, [4, 4, 1], activation="tanh", output_activation="tanh")``.
     Calling the model returns a Value when the last layer has one output,
     else a list.
     """
 
-    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", init: str = "he", seed=None):
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", init: str = "he", seed=None,
+                 output_activation: str = "linear"):
         self.nin = _check_count("nin", nin)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r:.60}")
         widths = [_check_count(f"layer width nouts[{i}]", n) for i, n in enumerate(nouts)]
         self.activation = _check_choice("activation", activation, ACTIVATIONS)
+        self.output_activation = _check_choice("output_activation", output_activation, ACTIVATIONS)
         self.init = _check_choice("init", init, INITS)
         self.sizes = [self.nin, *widths]
         rng = _rng(seed)
         last = len(widths) - 1
         self.layers = [
-            Layer(self.sizes[i], widths[i], activation if i < last else "linear", init, rng, name=f"L{i + 1}")
+            Layer(self.sizes[i], widths[i], activation if i < last else output_activation, init, rng, name=f"L{i + 1}")
             for i in range(len(widths))
         ]
 
@@ -436,4 +453,5 @@ class MLP(Module):
         return {"type": "MLP", "sizes": list(self.sizes), "activations": activations}
 
     def __repr__(self) -> str:
-        return f"MLP({self.nin}, {self.sizes[1:]}, activation={self.activation!r}, init={self.init!r})"
+        output = f", output_activation={self.output_activation!r}" if self.output_activation != "linear" else ""
+        return f"MLP({self.nin}, {self.sizes[1:]}, activation={self.activation!r}, init={self.init!r}{output})"

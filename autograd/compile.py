@@ -25,10 +25,13 @@ How the graph is flattened:
   collects one product per edge, the multi-path sum. This is the only place
   in this module that multiplies by an upstream gradient (``_backward``).
 
-The vectorized rules in ``REPLAYS`` are the op table's rules (``autograd.ops``)
-written for arrays; the tests hold every one of them to the table's scalar rule.
-An op with no vectorized rule, or a node that carries a rule of its own, is
-refused at compile time with a ``CompileError`` that names the op.
+The vectorized rules are each op-table row's ``replay`` (``autograd.ops``): the
+row's forward and rule written for arrays, next to them; the tests hold every
+one of them to the row's float rule. A row without a replay, or a node that
+carries a rule of its own, is refused at compile time with a ``CompileError``
+that names the op. A local derivative that comes out inf or nan is put to the
+row's float rule, so a derivative too big for a float raises the same
+OverflowError here as in ``backward()``.
 
 numpy is imported inside ``compile``, so ``import autograd`` stays free of it.
 """

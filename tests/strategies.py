@@ -36,7 +36,11 @@ from dataclasses import dataclass
 from chainrule.autograd import OPS, Value
 from chainrule.autograd.ops import call_forward
 from hypothesis import strategies as st
-from op_cases import CASES
+
+try:
+    from op_cases import CASES
+except ModuleNotFoundError:  # imported as tests.strategies, as the README's example does
+    from tests.op_cases import CASES
 
 MAX_DEPTH = 50  # the longest leaf-to-output path, in edges
 MAX_OPS = 90  # nodes drawn per graph, before the output node that gathers the loose ends

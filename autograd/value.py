@@ -18,27 +18,33 @@ import numbers
 from collections.abc import Iterable
 from operator import attrgetter
 
+from . import ops as _ops
 from .ops import (
     ABS,
     ADD,
     COS,
     DIV,
     EXP,
+    LEAKY_RELU,
     LOG,
     MUL,
     NEG,
     OPS,
     POW,
+    POW_K,
     RELU,
     SIGMOID,
+    SIGN,
     SIN,
+    SOFTPLUS,
     SQRT,
     SUB,
     SUM,
     TANH,
+    Bound,
     Op,
-    PowerRule,
     _pow,
+    call_forward,
     wrong_count,
 )
 
@@ -175,7 +181,7 @@ class Value:
         if isinstance(other, numbers.Real):
             # A number exponent is part of the op, not a node: x**2 has one parent.
             k = float(other)
-            return _node(_pow(self.data, k), "**", (self,), PowerRule(k))
+            return _node(_pow(self.data, k), "**", (self,), Bound(POW_K, (k,)))
         return NotImplemented
 
     def __rpow__(self, other):  # other ** self
@@ -238,6 +244,59 @@ class Value:
         """The square root; self must be >= 0."""
         return _apply1(SQRT, self)
 
+    def softplus(self) -> Value:
+        """log(1 + e^x), a smooth relu whose slope is sigmoid(x); computed without overflow."""
+        return _apply1(SOFTPLUS, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """x for x > 0, else slope * x: a relu that keeps a small slope where it would be flat."""
+        return apply(LEAKY_RELU, (self,), params=(slope,))
+
+    def sign(self) -> Value:
+        """1, -1 or 0 by the sign of x: a step whose local derivative is 0 everywhere."""
+        return _apply1(SIGN, self)
+
+    # --- copying and pickling, at any depth ---------------------------------------
+    # Python's own copy and pickle follow ``parents`` by recursion, one level per node,
+    # and give up (RecursionError) on a deep graph that backward() handles easily. So
+    # an op node is copied and pickled as its graph laid flat, in topological order,
+    # by a loop. A leaf is one object with nothing below it, and keeps Python's way.
+
+    def __reduce_ex__(self, protocol):
+        if self.is_leaf:
+            return object.__reduce_ex__(self, protocol)
+        return (_rebuild, (_flatten(self),))
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        import copy
+
+        for node in _topological(self):
+            if id(node) in memo:
+                continue
+            attrs = copy.deepcopy(node.__dict__, memo) if _attrs(node) else None
+            if node.is_leaf:
+                twin = Value(node.data, node.name)
+            else:
+                twin = _node(node.data, node.op, tuple(memo[id(p)] for p in node.parents), node._rule)
+                twin.name = node.name
+            twin.grad = node.grad
+            if attrs:
+                twin.__dict__.update(attrs)
+            memo[id(node)] = twin
+        return memo[id(self)]
+
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad, name, op and parents (the graph below is shared)."""
+        if self.is_leaf:
+            twin = Value(self.data, self.name)
+        else:
+            twin = _node(self.data, self.op, self.parents, self._rule)
+            twin.name = self.name
+        twin.grad = self.grad
+        if _attrs(self):
+            twin.__dict__.update(self.__dict__)
+        return twin
+
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
         op = f", op={self.op!r}" if self.op else ""
@@ -264,7 +323,9 @@ class _Pair(Value):
 
     Two-input nodes are most of a graph. Keeping ``left`` and ``right`` in
     the node, rather than in a tuple of their own, saves an object per node:
-    memory, and time Python's garbage collector would spend walking it.
+    memory, and time Python's garbage collector would spend walking it
+    (measured: with a tuple instead, W4 grew from 144 to 191 bytes per node,
+    W1 took about 24% longer and W3 about 75%).
     ``parents`` still gives the tuple, made when asked for.
     """
 
@@ -312,27 +373,20 @@ def _apply2(op: Op, a, b):
         b = _lift(b)
         if b is None:
             return NotImplemented
-    # _node written out: this line runs for most nodes of every graph, and a call costs.
-    out = _new(_Pair)
-    out.data = op.forward(a.data, b.data)
-    out.grad = 0.0
-    out.name = None
-    out.op = op.symbol
-    out.left = a
-    out.right = b
-    out._rule = op.rule
-    return out
+    # Not written out by hand: inlining _node here bought 2-8% on W1 and W3 (benchmarks), under the 20% bar.
+    return _node(op.forward(a.data, b.data), op.symbol, (a, b), op.rule)
 
 
-def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Value:
-    """A node of a registered op: how an op defined outside the engine makes its nodes.
+def apply(op: Op, parents: Iterable, data: float | None = None, rule=None, params: Iterable = ()) -> Value:
+    """A node of a registered op: how any op, built in or registered later, makes its nodes.
 
-    ``data`` defaults to ``op.forward`` of the parents' data, ``rule`` to
-    ``op.rule``; give them when the op's value or rule depends on more than
-    the parents (nn's ``cross_entropy`` passes its label this way). Parents
-    must be Values; the rule must give one local derivative per parent.
+    ``params`` are the op's constant numbers (``op.params``), such as the
+    slope of ``leaky_relu``; missing trailing ones take ``op.defaults``.
+    ``data`` defaults to ``op.forward`` of the parents' data and the params.
+    ``rule`` replaces the op's rule for this one node (a teaching device:
+    ``compile`` refuses such a node). Parents must be Values.
     """
-    if OPS.get(op.symbol) is not op:
+    if OPS.get(op.key) is not op:
         raise ValueError(f"op {op.symbol!r} is not in the op table; register it first")
     parents = tuple(parents)
     for p in parents:
@@ -340,9 +394,100 @@ def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Va
             raise TypeError(f"the parents of op {op.symbol!r} must be Values, got {type(p).__name__}")
     if op.arity >= 0 and len(parents) != op.arity:
         raise ValueError(f"op {op.symbol!r} takes {op.arity} inputs, got {len(parents)}")
+    params = _params(op, tuple(params))
     if data is None:
-        data = op.forward(*[p.data for p in parents])
-    return _node(float(data), op.symbol, parents, op.rule if rule is None else rule)
+        data = call_forward(op, [p.data for p in parents], params)
+    if rule is None:
+        rule = Bound(op, params) if op.params else op.rule
+    return _node(float(data), op.symbol, parents, rule)
+
+
+def _params(op: Op, given: tuple) -> tuple:
+    """``given`` with the op's defaults after it, each checked to be a real number (not a Value)."""
+    if len(given) > len(op.params):
+        raise TypeError(f"op {op.symbol!r} takes {len(op.params)} number(s) besides its inputs, got {len(given)}")
+    missing = len(op.params) - len(given)
+    if missing > len(op.defaults):
+        raise TypeError(f"op {op.symbol!r} needs its {', '.join(op.params[len(given):])}")
+    full = given + op.defaults[len(op.defaults) - missing:] if missing else given
+    for name, value in zip(op.params, full, strict=True):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the {name} of op {op.symbol!r} must be a number, got {type(value).__name__}")
+    return full
+
+
+def call(op: Op, *args) -> Value:
+    """``op`` applied as a formula calls it: its inputs (Values or numbers), then its params (numbers).
+
+    ``call(OPS["leaky_relu"], x, 0.1)`` is ``x.leaky_relu(0.1)``; an n-ary op
+    takes every argument as an input. The parser builds every function call this way.
+    """
+    n = len(args) if op.arity == -1 else op.arity
+    if len(args) < n or len(args) > n + len(op.params):
+        most = n + len(op.params)
+        takes = f"{n}" if most == n else f"{n} to {most}"
+        raise TypeError(f"{op.name or op.symbol}() takes {takes} argument(s), got {len(args)}")
+    inputs = [as_value(a) for a in args[:n]]
+    return apply(op, inputs, params=args[n:])
+
+
+def _install_method(op: Op) -> None:
+    """A row registered with ``method`` that Value lacks gets it: ``x.cube()`` for a new ``cube`` op."""
+    if op.method is None or hasattr(Value, op.method):
+        return
+
+    def method(self, *params):
+        return apply(op, (self,), params=params) if op.arity == 1 else call(op, self, *params)
+
+    method.__name__ = op.method
+    method.__doc__ = f"The op {op.symbol!r}: {'; '.join(op.text)}"
+    setattr(Value, op.method, method)
+
+
+def _topological(root: Value) -> list[Value]:
+    from .graph import topological_order  # graph builds on this module
+
+    return topological_order(root)
+
+
+def _attrs(node: Value) -> bool:
+    """Whether a user hung attributes of their own on ``node`` (without making its ``__dict__``)."""
+    try:
+        return bool(object.__getattribute__(node, "__dict__"))
+    except AttributeError:
+        return False
+
+
+def _flatten(root: Value) -> list:
+    """The graph below ``root`` as a flat list, parents first: leaves as themselves, op nodes as records.
+
+    A record is (data, grad, name, attributes, op, rule, positions of its parents in the list).
+    Leaves stay Values, so a leaf shared with other pickled objects (a model's parameter)
+    stays one object when they are unpickled together.
+    """
+    order = _topological(root)
+    where = {node: i for i, node in enumerate(order)}
+    return [node if node.is_leaf else
+            (node.data, node.grad, node.name, dict(node.__dict__) if _attrs(node) else None, node.op, node._rule,
+             tuple(where[p] for p in node.parents))
+            for node in order]
+
+
+def _rebuild(records: list) -> Value:
+    """The graph ``_flatten`` laid flat, built again by a loop; returns its root."""
+    built: list[Value] = []
+    for record in records:
+        if isinstance(record, Value):
+            built.append(record)
+            continue
+        data, grad, name, attrs, op, rule, parents = record
+        node = _node(data, op, tuple(built[i] for i in parents), rule)
+        node.grad = grad
+        node.name = name
+        if attrs:
+            node.__dict__.update(attrs)
+        built.append(node)
+    return built[-1]
 
 
 def _real(data) -> float:
@@ -396,3 +541,6 @@ def sum(values: Iterable) -> Value:  # noqa: A001 - autograd.sum, as the contrac
     if not parents:
         return Value(0.0)
     return _node(SUM.forward(*[p.data for p in parents]), SUM.symbol, parents, SUM.rule)
+
+
+_ops._hooks.append(_install_method)

@@ -168,22 +168,21 @@ def test_numbers_have_four_significant_digits_and_no_negative_zero():
 
 
 def test_every_op_in_the_table_is_drawn_with_its_symbol():
+    from op_cases import CASES, engine_keys  # the op table's test cases: one per row
+
     a, b = Value(0.6, name="a"), Value(1.7, name="b")
-    build = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a ** b,
-        "neg": lambda: -a, "exp": a.exp, "log": a.log, "tanh": a.tanh, "sigmoid": a.sigmoid, "relu": a.relu,
-        "sin": a.sin, "cos": a.cos, "sqrt": a.sqrt, "abs": lambda: abs(a),
-        "sum": lambda: autograd.sum([a, b, a]),
-    }
-    missing = set(OPS) - set(build) - {"cross_entropy"}  # nn's fused loss is drawn in the nn test
-    assert not missing, f"add these ops to the drawing test: {missing}"
-    for symbol, make in build.items():
+    build = {key: (lambda c=case: c.build(*[(a, b)[i % 2] for i in range(c.arity)], *c.params))
+             for key, case in CASES.items()}
+    missing = engine_keys() - set(build)  # nn's fused loss is drawn in the nn test
+    assert not missing, f"add these ops to tests/op_cases.py: {missing}"
+    for key, make in build.items():
         node = make()
         node.backward()
         source = to_dot(node).source
-        assert re.search(rf"\top\d+ \[label=\"?{re.escape(symbol)}\"? ", source), symbol
+        symbol = OPS[key].symbol
+        assert re.search(rf"\top\d+ \[label=\"?{re.escape(symbol)}\"?[ \]]", source), (key, source)
         for k, d in enumerate(node.local_grads()):
-            assert has_label(edges(source)[f"e{len(topological_order(node)) - 1}_{k}"][2], num(d)), symbol
+            assert has_label(edges(source)[f"e{len(topological_order(node)) - 1}_{k}"][2], num(d)), key
 
 
 def test_escaping_for_record_labels():

@@ -260,6 +260,22 @@ def test_top_level_help_lists_the_commands():
         assert command in result.stdout
 
 
+def test_version_prints_the_installed_distributions_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"chainrule {version('chainrule')}\n"
+
+
+def test_the_choices_of_activation_and_init_are_nns():
+    from chainrule.nn.module import ACTIVATIONS, INITS
+
+    train, vanish = run("train", "--help").stdout, run("vanish", "--help").stdout
+    assert "{" + ",".join(ACTIVATIONS) + "}" in train
+    assert "{" + ",".join(INITS) + "}" in vanish
+
+
 # --- bad input -------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,9 @@
 """The ``chainrule`` command: the engine, the pictures and the networks from a terminal.
 
 Each subcommand is one plain function ``run_<name>(args) -> exit status``;
-``build_parser`` wires them to argparse and ``main`` turns every error a user
+``add_<name>_command`` declares its arguments (one small function per
+command, so a new option touches only its command), ``build_parser`` wires
+them to argparse and ``main`` turns every error a user
 can cause (a formula that does not parse, a value that is not a number, a
 folder that cannot be written) into one short message on stderr and exit
 status 2, never a traceback.
@@ -18,9 +20,11 @@ import math
 import os
 import sys
 import unicodedata
+from importlib import metadata
 from pathlib import Path
 
 from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
 
@@ -41,8 +45,6 @@ DATASETS = {
     "spirals": ("make_spirals", 100, 0.05),
     "blobs": ("make_blobs", 100, 0.5),
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-INITS = ("he", "xavier", "uniform")
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -68,10 +70,10 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
             name, sep, text = part.partition("=")
             name, text = name.strip(), text.strip()
             if not sep:
-                raise UsageError(f"--at: {shown(part)!r} is not of the form name=number, "
+                raise UsageError(f"--at: {printable(part)!r} is not of the form name=number, "
                                  "as in --at x=1.5,w=0.8")
             if not name.isidentifier():
-                raise UsageError(f"--at: {shown(name)!r} is not a name (letters, digits and _, not starting "
+                raise UsageError(f"--at: {printable(name)!r} is not a name (letters, digits and _, not starting "
                                  "with a digit)")
             # Python reads a name in a formula in its NFKC form (the name ℌ is H), so the value's name must be
             # read the same way to be found.
@@ -79,9 +81,9 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
             try:
                 value = float(text)
             except ValueError:
-                raise UsageError(f"--at: the value of {name}, {shown(text)!r}, is not a number") from None
+                raise UsageError(f"--at: the value of {name}, {printable(text)!r}, is not a number") from None
             if not math.isfinite(value):
-                raise UsageError(f"--at: the value of {name} must be a finite number, got {shown(text)}")
+                raise UsageError(f"--at: the value of {name} must be a finite number, got {printable(text)}")
             if name in values:
                 raise UsageError(f"--at: {name} is given twice")
             values[name] = value
@@ -93,7 +95,7 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def shown(text: str) -> str:
+def printable(text: str) -> str:
     """``text`` safe to print on a terminal: every character a terminal acts on becomes U+FFFD.
 
     Those are the control characters (escape sequences, carriage returns), lone
@@ -113,9 +115,9 @@ def acts_on_terminal(c: str) -> bool:
 
 def formula_error(error: ExpressionError) -> str:
     """The error, the offending line and a caret under the column."""
-    lines = [f"error in the formula at line {error.line}, column {error.column}: {shown(error.message)}"]
+    lines = [f"error in the formula at line {error.line}, column {error.column}: {printable(error.message)}"]
     if error.text:
-        text = shown(error.text)
+        text = printable(error.text)
         # Tabs stay tabs under the caret, so it lands under the same column as on screen.
         pad = "".join("\t" if c == "\t" else " " for c in text[: error.column - 1])
         lines += [f"    {text}", f"    {pad}^"]
@@ -137,15 +139,15 @@ def writable(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -
     """Check before any work that ``path`` can be written: its folder exists and is writable."""
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"cannot write {shown(str(path))}: it is a folder")
+        raise UsageError(f"cannot write {printable(str(path))}: it is a folder")
     if suffixes is not None and target.suffix.lower() not in suffixes:
-        raise UsageError(f"{shown(str(path))}: cannot tell what to write from the extension "
+        raise UsageError(f"{printable(str(path))}: cannot tell what to write from the extension "
                          f"{target.suffix or '(none)'}; use {', '.join(suffixes)}")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} does not exist")
+        raise UsageError(f"cannot write {printable(str(path))}: the folder {printable(str(folder))} does not exist")
     if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} is not writable")
+        raise UsageError(f"cannot write {printable(str(path))}: the folder {printable(str(folder))} is not writable")
     return target
 
 
@@ -154,10 +156,10 @@ def layer_widths(text: str) -> list[int]:
     try:
         widths = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(f"--layers: {shown(text)!r} is not a list of whole numbers, "
+        raise UsageError(f"--layers: {printable(text)!r} is not a list of whole numbers, "
                          "as in --layers 16,16") from None
     if not widths or any(w < 1 for w in widths):
-        raise UsageError(f"--layers: every layer needs a width of at least 1, got {shown(text)!r}")
+        raise UsageError(f"--layers: every layer needs a width of at least 1, got {printable(text)!r}")
     return widths
 
 
@@ -193,11 +195,11 @@ def wrote(path: Path, what: str) -> None:
 def run_tour(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"cannot write into {shown(str(out))}: it is a file, not a folder")
+        raise UsageError(f"cannot write into {printable(str(out))}: it is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"cannot make the folder {shown(str(out))}: {e.strerror}") from None
+        raise UsageError(f"cannot make the folder {printable(str(out))}: {e.strerror}") from None
     writable(out / "graph.svg")
 
     values = ", ".join(f"{k} = {v:g}" for k, v in COURSE_VALUES.items())
@@ -231,7 +233,7 @@ def run_graph(args: argparse.Namespace) -> int:
     expression = build(args.formula, args.at)
     root = expression.output
     root.backward()
-    dot = drawn(lambda: to_dot(root, show_grad=True, show_local=True))
+    dot = refusing_large_graphs(lambda: to_dot(root, show_grad=True, show_local=True))
     if target is None:
         sys.stdout.write(dot.source)
         return 0
@@ -247,7 +249,7 @@ def run_steps(args: argparse.Namespace) -> int:
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        drawn(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
+        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
@@ -259,7 +261,7 @@ def run_steps(args: argparse.Namespace) -> int:
     return 0
 
 
-def drawn(draw):
+def refusing_large_graphs(draw):
     """``draw()``, with a graph too large to draw refused in the command's words (to_dot's own
     advice names Python arguments the command does not have)."""
     try:
@@ -299,7 +301,7 @@ def run_paths(args: argparse.Namespace) -> int:
     names = {**expression.variables, **expression.nodes}
     if args.wrt not in names:
         known = ", ".join(sorted(names)) or "none"
-        raise UsageError(f"--wrt: the formula has no {shown(args.wrt)!r}; its names are {known}")
+        raise UsageError(f"--wrt: the formula has no {printable(args.wrt)!r}; its names are {known}")
     root = expression.output
     print(f"Every path from {label(root)} down to {args.wrt}, and the product of the local derivatives "
           "along it:")
@@ -371,7 +373,7 @@ def run_vanish(args: argparse.Namespace) -> int:
     activations = [a.strip() for a in args.activations.split(",") if a.strip()]
     unknown = [a for a in activations if a not in ACTIVATIONS]
     if unknown or not activations:
-        raise UsageError(f"--activations: unknown {', '.join(map(shown, unknown)) or '(none given)'}; "
+        raise UsageError(f"--activations: unknown {', '.join(map(printable, unknown)) or '(none given)'}; "
                          f"choose from {', '.join(ACTIVATIONS)}")
     norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
     layers = args.depth + 1
@@ -429,7 +431,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         # argparse repeats what it could not read (unrecognized arguments: ...) as it was typed.
-        self.exit(2, f"{self.prog}: {shown(message)}\n(see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: {printable(message)}\n(see {self.prog} --help)\n")
 
     # The formula is optional to argparse only so that read_arguments can take one that starts with a
     # minus sign; to the user it is required, and the usage line says so.
@@ -474,10 +476,26 @@ def read_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subparser per command, each built by its own ``add_<name>_command``."""
     parser = Parser(prog="chainrule", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"chainrule {chainrule_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(sub)
+    return parser
 
+
+def chainrule_version() -> str:
+    """The installed distribution's version, as pip sees it."""
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+def add_tour_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "tour", "the course's worked example end to end", f"""\
 The course's worked example, {COURSE_TITLE} at w = 0.8, x = 1.5,
 b = 0.1, y = 1: the forward values, every step of the backward pass, dL/dw
@@ -487,7 +505,10 @@ example:
   chainrule tour -o out/      then open out/stepper.html in a browser""", run_tour)
     p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
                    help="folder for graph.svg and stepper.html (default: chainrule-out)")
+    return p
 
+
+def add_graph_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "graph", "draw a formula's graph with values and gradients", """\
 Draw the computational graph of a formula after one backward pass: each box
 shows a value's data and grad, each edge into an op the local derivative
@@ -499,7 +520,10 @@ examples:
   chainrule graph "x*x + x" --at x=3 | dot -Tpng > graph.png""", run_graph)
     _formula_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE", help="write the picture here (.svg, .dot, .png, .pdf)")
+    return p
 
+
+def add_steps_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "steps", "the backward pass one step at a time, and the HTML stepper", """\
 Print the forward values and the backward pass step by step: at each node the
 upstream gradient, and for each parent the local derivative, their product and
@@ -514,7 +538,10 @@ examples:
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
     p.add_argument("--quiz", action="store_true",
                    help="in the page, ask for each parent's new grad before showing it (right within 0.1%%)")
+    return p
 
+
+def add_paths_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "paths", "a gradient as a sum over paths", """\
 The multi-path chain rule: dL/dx is the sum, over every path from the output
 L down to x, of the product of the local derivatives along the path. Lists
@@ -528,7 +555,10 @@ examples:
                    help="the input (or assigned name) to differentiate by")
     p.add_argument("--limit", type=positive_int, default=10_000,
                    help="list at most this many paths; past it, only count them (default: 10000)")
+    return p
 
+
+def add_check_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "check", "compare backprop with numerical gradients", """\
 Gradient check: backprop's dL/dp for each input p beside the central
 difference (L(p + eps) - L(p - eps)) / (2 eps), and their relative error
@@ -540,7 +570,10 @@ examples:
     _formula_arguments(p)
     p.add_argument("--eps", type=positive_float, default=1e-5,
                    help="the nudge of central differences (default: 1e-5)")
+    return p
 
+
+def add_train_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "train", "train a small network on a toy data set", """\
 Train an MLP (2 inputs, hidden layers as given, one output for two classes or
 one per class) with Adam on a built-in data set, showing a progress bar on a
@@ -564,7 +597,10 @@ examples:
     p.add_argument("--compiled", action="store_true",
                    help="replay each step with autograd.compile (numpy), much faster on the full batch")
     p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
+    return p
 
+
+def add_vanish_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "vanish", "vanishing gradients in a deep network", """\
 Build a deep MLP per activation, run one backward pass and print the gradient
 norm of each layer's weights, input side first. With sigmoid, whose slope is
@@ -579,7 +615,18 @@ examples:
     p.add_argument("--init", choices=INITS, default="he", help="weight initialisation (default: he)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
     p.add_argument("--plot", metavar="FILE", help="write the norms per layer as a plot (.png, .svg, .pdf)")
-    return parser
+    return p
+
+
+COMMANDS = (
+    add_tour_command,
+    add_graph_command,
+    add_steps_command,
+    add_paths_command,
+    add_check_command,
+    add_train_command,
+    add_vanish_command,
+)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -603,12 +650,12 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             raise  # not a file of ours: handled below
         except OSError as e:  # a file we were asked to write
-            where = f" {shown(str(e.filename))}" if e.filename else ""
+            where = f" {printable(str(e.filename))}" if e.filename else ""
             return fail(f"cannot write{where}: {e.strerror or e}")
         except (ValueError, ArithmeticError) as e:  # a domain error or a refusal from the engine, nn or viz
-            return fail(shown(str(e)))
+            return fail(printable(str(e)))
         except RuntimeError as e:  # Graphviz missing or refusing: not the user's input
-            print(f"chainrule: {shown(str(e))}", file=sys.stderr)
+            print(f"chainrule: {printable(str(e))}", file=sys.stderr)
             return 1
         finally:
             sys.stdout.flush()  # a closed pipe shows up here, inside the BrokenPipeError handler

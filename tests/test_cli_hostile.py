@@ -12,7 +12,7 @@ warning, and one message on standard error in one of the three shapes ``viz.cli`
     (see chainrule COMMAND --help)                                   where to read more
 
 and no character in it that a terminal obeys instead of showing (escape sequences, carriage
-returns, U+2028, bidirectional overrides such as U+202E): ``viz.cli.shown`` turns each into U+FFFD,
+returns, U+2028, bidirectional overrides such as U+202E): ``viz.cli.printable`` turns each into U+FFFD,
 one for one, so the caret still lines up.
 
 The corpus is ``test_parse_fuzz``'s (random text, token soup, random Python programs, payloads
@@ -670,3 +670,53 @@ def test_bad_paths_and_values_as_real_processes(sentinel_dir, tmp_path):
         assert same_but_temporary_names(outcome, run_main(argv)), argv
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     assert not [name for name in os.listdir("/proc") if name.endswith(".tmp")]
+
+
+# --- where -o points (issue 18, items 2, 19 and the tour's folder) -------------------------------------
+
+
+def test_output_to_dev_null_writes_to_the_device_and_keeps_it():
+    before = os.stat("/dev/null")
+    outcome = run_main(["steps", "x*x", "--at", "x=2", "-o", "/dev/null"])
+    assert outcome.status == 0, outcome
+    after = os.stat("/dev/null")
+    assert os.path.exists("/dev/null") and (after.st_ino, after.st_rdev, after.st_mode) == (
+        before.st_ino, before.st_rdev, before.st_mode)
+
+
+def test_output_through_a_link_to_a_full_device_fails_and_keeps_the_link(tmp_path):
+    link = tmp_path / "graph.svg"
+    link.symlink_to("/dev/full")
+    outcome = run_main(["graph", "x*x", "--at", "x=2", "-o", str(link)])
+    assert_usage_error(outcome, "cannot write", str(link), "No space left on device")
+    assert link.is_symlink() and os.readlink(link) == "/dev/full"
+    assert os.listdir(tmp_path) == ["graph.svg"]
+
+
+def test_output_through_a_link_updates_its_target(tmp_path):
+    (tmp_path / "real.svg").write_text("old")
+    (tmp_path / "link.svg").symlink_to(tmp_path / "real.svg")
+    outcome = run_main(["graph", "x*x", "--at", "x=2", "-o", str(tmp_path / "link.svg")])
+    assert outcome.status == 0, outcome
+    assert (tmp_path / "link.svg").is_symlink() and (tmp_path / "real.svg").read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize("argv", [
+    ["tour", "-o", ""],
+    ["graph", "x*x", "--at", "x=2", "-o", ""],
+    ["steps", "x*x", "--at", "x=2", "-o", ""],
+    ["train", "xor", "--steps", "1", "--plot", ""],
+    ["vanish", "--depth", "2", "--plot", ""],
+])
+def test_an_empty_output_path_is_refused(argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_usage_error(run_main(argv), "empty path")
+    assert os.listdir(tmp_path) == []
+
+
+def test_tour_into_a_folder_whose_stepper_html_is_a_folder_names_that_path(tmp_path):
+    (tmp_path / "stepper.html").mkdir()
+    outcome = run_main(["tour", "-o", str(tmp_path)])
+    assert outcome.status == 2 and "Traceback" not in outcome.err, outcome
+    message = outcome.err.strip().splitlines()[-1]
+    assert str(tmp_path / "stepper.html") in message and ".tmp" not in message, message

@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.autograd.files import is_stream, resolve_target
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
@@ -136,14 +137,29 @@ def build(formula: str, at: list[str] | None) -> autograd.Expression:
 
 
 def writable(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> Path:
-    """Check before any work that ``path`` can be written: its folder exists and is writable."""
+    """Check before any work that ``path`` can be written: its folder exists and is writable.
+
+    A symbolic link is judged by the file it points to (that is what gets written);
+    a FIFO or a character device such as /dev/null is written in place, so it only
+    has to be writable itself.
+    """
+    if str(path) == "":
+        raise UsageError("-o: an empty path names no file; give a file name, or leave -o out")
     target = Path(path)
-    if target.is_dir():
+    real = resolve_target(target)
+    if real.is_dir():
         raise UsageError(f"cannot write {printable(str(path))}: it is a folder")
-    if suffixes is not None and target.suffix.lower() not in suffixes:
+    if suffixes is not None and target.suffix.lower() not in suffixes and not is_stream(real):
         raise UsageError(f"{printable(str(path))}: cannot tell what to write from the extension "
                          f"{target.suffix or '(none)'}; use {', '.join(suffixes)}")
-    folder = target.parent if str(target.parent) else Path(".")
+    if is_stream(real):
+        if not os.access(real, os.W_OK):
+            raise UsageError(f"cannot write {printable(str(path))}: permission denied")
+        return target
+    if real.exists() and not real.is_file():
+        raise UsageError(f"cannot write {printable(str(path))}: it is not a regular file, a FIFO or a "
+                         "character device")
+    folder = real.parent
     if not folder.is_dir():
         raise UsageError(f"cannot write {printable(str(path))}: the folder {printable(str(folder))} does not exist")
     if not os.access(folder, os.W_OK):
@@ -193,6 +209,8 @@ def wrote(path: Path, what: str) -> None:
 
 
 def run_tour(args: argparse.Namespace) -> int:
+    if args.out == "":
+        raise UsageError("-o: an empty path names no folder; give a folder, or leave -o out for chainrule-out")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot write into {printable(str(out))}: it is a file, not a folder")
@@ -229,7 +247,7 @@ def run_tour(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    target = writable(args.out, GRAPH_SUFFIXES) if args.out else None
+    target = writable(args.out, GRAPH_SUFFIXES) if args.out is not None else None
     expression = build(args.formula, args.at)
     root = expression.output
     root.backward()
@@ -243,7 +261,7 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_steps(args: argparse.Namespace) -> int:
-    target = writable(args.out) if args.out else None
+    target = writable(args.out) if args.out is not None else None
     expression = build(args.formula, args.at)
     root = expression.output
     if target is not None:
@@ -331,7 +349,7 @@ def boundary_path(plot: Path) -> Path:
 def run_train(args: argparse.Namespace) -> int:
     from chainrule import nn
 
-    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     widths = layer_widths(args.layers)
     maker, default_n, default_noise = DATASETS[args.dataset]
     n = args.points if args.points is not None else default_n
@@ -369,7 +387,7 @@ def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) 
 
 
 def run_vanish(args: argparse.Namespace) -> int:
-    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     activations = [a.strip() for a in args.activations.split(",") if a.strip()]
     unknown = [a for a in activations if a not in ACTIVATIONS]
     if unknown or not activations:

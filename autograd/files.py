@@ -90,7 +90,7 @@ def _kind(real: Path) -> str:
     """``"new"``, ``"file"``, ``"stream"`` (FIFO, character device), ``"folder"`` or ``"other"``."""
     try:
         mode = os.stat(real).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there yet (the folder may be missing too)
         return "new"
     if stat.S_ISREG(mode):
         return "file"

@@ -8,8 +8,8 @@ can cause (a formula that does not parse, a value that is not a number, a
 folder that cannot be written) into one short message on stderr and exit
 status 2, never a traceback.
 
-Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug (or a
-graph could not be rendered); 2 bad input; 130 interrupted (Ctrl-C); 141 the
+Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug, training
+diverged, or a graph could not be rendered; 2 bad input; 130 interrupted (Ctrl-C); 141 the
 reader of our output went away (``chainrule steps ... | head``).
 """
 
@@ -23,8 +23,10 @@ import unicodedata
 from importlib import metadata
 from pathlib import Path
 
-from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.autograd import ExpressionError, count_paths, gradcheck
+from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import is_stream, resolve_target
+from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
@@ -46,12 +48,22 @@ DATASETS = {
     "spirals": ("make_spirals", 100, 0.05),
     "blobs": ("make_blobs", 100, 0.5),
 }
+#: Sizes past which train and vanish refuse up front (exit 2): past them the scalar graph of one step
+#: (about 250 bytes a node) would take gigabytes, and the run would end in a MemoryError after minutes.
+MAX_POINTS = 100_000
+MAX_WIDTH = 1_000  # neurons in one layer
+MAX_LAYERS = 1_000  # hidden layers
+MAX_STEP_GRAPH = 5_000_000  # points per step x parameters: about the nodes one step's graph holds
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class UsageError(Exception):
     """Bad input on the command line: the message is shown as is, and the exit status is 2."""
+
+
+class Failure(Exception):
+    """The input was fine but the run failed (training diverged): the message as is, exit status 1."""
 
 
 # --- reading the command line ----------------------------------------------------------
@@ -176,7 +188,31 @@ def layer_widths(text: str) -> list[int]:
                          "as in --layers 16,16") from None
     if not widths or any(w < 1 for w in widths):
         raise UsageError(f"--layers: every layer needs a width of at least 1, got {printable(text)!r}")
+    if len(widths) > MAX_LAYERS or max(widths) > MAX_WIDTH:
+        raise UsageError(f"--layers: at most {MAX_LAYERS:,} layers of at most {MAX_WIDTH:,} neurons each, "
+                         f"got {len(widths):,} layer(s), the widest {max(widths):,}")
     return widths
+
+
+def at_most(limit: int, what: str):
+    """argparse type: a whole number from 1 to ``limit``; ``what`` says why there is a limit."""
+
+    def read(text: str) -> int:
+        n = positive_int(text)
+        if n > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit:,} ({what}), got {n:,}")
+        return n
+
+    return read
+
+
+def check_step_size(points_per_step: int, widths: list[int], advice: str, nin: int = 2) -> None:
+    """Refuse a network and batch whose one step would build more than MAX_STEP_GRAPH nodes."""
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip([nin, *widths[:-1]], widths, strict=True))
+    if points_per_step * parameters > MAX_STEP_GRAPH:
+        raise UsageError(f"one step would build a graph of about {points_per_step * parameters:,} nodes "
+                         f"({points_per_step:,} points x {parameters:,} parameters), more than the "
+                         f"{MAX_STEP_GRAPH:,} this command allows; {advice}")
 
 
 def positive_int(text: str) -> int:
@@ -290,26 +326,44 @@ def refusing_large_graphs(draw):
                          "of any size as text") from None
 
 
-def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000) -> str:
-    """Every path from ``root`` down to ``wrt``, its edge locals and their product, then the sums."""
+#: The most text ``paths`` lists before it only counts: a 1 KB formula can have 10,000 paths of a thousand
+#: nodes each (28 MB of table), and a few doublings more would exhaust memory.
+MAX_PATHS_TEXT = 1_000_000  # characters
+
+
+def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000,
+                max_text: int = MAX_PATHS_TEXT) -> str:
+    """The paths from ``root`` down to ``wrt``, their edge locals and products, then the sums.
+
+    At most ``limit`` paths and about ``max_text`` characters are listed, found one at a time so the
+    rest are never built; the count and the sum of the rest (backprop's total less the listed sum)
+    close the table.
+    """
     root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
     root.backward()
-    try:
-        found = paths(root, wrt, limit=limit)
-    except TooManyPaths as e:
-        return (f"{e.count:,} paths lead from {label(root)} to {label(wrt)}, more than --limit {limit:,}: "
-                f"too many to list.\nbackprop's d{label(root)}/d{label(wrt)} = {num(wrt.grad)}, "
-                "found in one pass that never lists them.")
-    rows = []
-    for n, path in enumerate(found, start=1):
+    count = count_paths(root, wrt)
+    rows, products, size = [], [], 0
+    for path in iter_paths(root, wrt):
+        if len(rows) == limit or size > max_text:
+            break
         route = " -> ".join(label(node) for node in path.nodes)
         factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
-        rows.append((str(n), route, factors, num(path.product)))
-    total = math.fsum(p.product for p in found)
-    lines = [table(("path", "route", "local derivatives", "product"), rows)]
+        rows.append((str(len(rows) + 1), route, factors, num(path.product)))
+        products.append(path.product)
+        size += len(route) + len(factors) + 30
+    listed = math.fsum(products)
     d = f"d{label(root)}/d{label(wrt)}"
-    count = "1 path" if len(found) == 1 else f"{len(found)} paths"
-    lines.append(f"sum over {count}: {num(total)}")
+    lines = [table(("path", "route", "local derivatives", "product"), rows)] if rows else []
+    if len(rows) == count:
+        paths_word = "1 path" if count == 1 else f"{count} paths"
+        lines.append(f"sum over {paths_word}: {num(listed)}")
+    else:
+        why = f"--limit {limit:,}" if len(rows) == limit else f"the first {max_text:,} characters"
+        lines.append(f"{count_text(count)} paths lead from {label(root)} to {label(wrt)}; listed {len(rows):,} "
+                     f"({why}), whose products sum to {num(listed)}")
+        rest = count - len(rows)
+        others = "the other path sums" if rest == 1 else f"the other {count_text(rest)} paths sum"
+        lines.append(f"{others} to {num(wrt.grad - listed)} (backprop's {d} less the listed sum)")
     lines.append(f"backprop's {d}:  {num(wrt.grad)}")
     return "\n".join(lines)
 
@@ -356,14 +410,19 @@ def run_train(args: argparse.Namespace) -> int:
     noise = args.noise if args.noise is not None else default_noise
     X, y = getattr(nn.data, maker)(n, noise=noise, seed=args.seed)
     classes = max(y) + 1
+    check_step_size(min(args.batch_size or n, n), [*widths, 1 if classes == 2 else classes],
+                    "use fewer points per step (--batch-size) or smaller --layers")
     model = nn.MLP(2, [*widths, 1 if classes == 2 else classes], activation=args.activation, seed=args.seed)
     loss = "hinge" if classes == 2 else "cross_entropy"
     print(f"{args.dataset}: {n} points, {classes} classes, noise {noise:g}")
     batches = f"batches of {args.batch_size}" if args.batch_size else "all points each step"
     print(f"{model}: {len(model.parameters())} parameters; loss {loss}; {args.steps} steps of Adam, "
           f"lr {args.lr:g}, {batches}")
-    history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                     seed=args.seed, compiled=args.compiled)
+    try:
+        history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         seed=args.seed, compiled=args.compiled)
+    except nn.train.TrainingDiverged as e:
+        raise Failure(str(e)) from None
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
     print(f"accuracy {nn.accuracy(model, X, y):.1%} on all {n} points after training")
     if plot is not None:
@@ -374,11 +433,14 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+VANISH_POINTS = 16
+
+
 def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
     """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
     from chainrule import nn
 
-    X, y = nn.make_moons(16, noise=0.1, seed=seed)
+    X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=seed)
     model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
     loss = nn.mse([model(x) for x in X], [float(t) for t in y])
     model.zero_grad()
@@ -393,6 +455,7 @@ def run_vanish(args: argparse.Namespace) -> int:
     if unknown or not activations:
         raise UsageError(f"--activations: unknown {', '.join(map(printable, unknown)) or '(none given)'}; "
                          f"choose from {', '.join(ACTIVATIONS)}")
+    check_step_size(VANISH_POINTS, [args.width] * args.depth + [1], "use a smaller --depth or --width")
     norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
     layers = args.depth + 1
     print(f"Gradient norm of each layer's parameters (weights and biases), input side first, in an MLP\n"
@@ -417,8 +480,8 @@ def run_vanish(args: argparse.Namespace) -> int:
 
 AT_HELP = "the inputs' values, as in x=1.5,w=0.8 (repeat --at or separate with commas)"
 FORMULA_HELP = ("the formula: expressions and assignments separated by ; or newlines, the last one the "
-                "output, as in 'z = w*x + b; L = (1 - sigmoid(z))**2'. "
-                "Functions: exp log tanh sigmoid relu sin cos sqrt abs sum")
+                "output, as in 'z = w*x + b; L = (1 - sigmoid(z))^2' (^ and ** both mean power). "
+                "Constants: pi e. Functions: " + " ".join(sorted(formula_functions())))
 
 DESCRIPTION = """\
 Backpropagation, one node at a time.
@@ -572,7 +635,8 @@ examples:
     p.add_argument("--wrt", required=True, metavar="NAME",
                    help="the input (or assigned name) to differentiate by")
     p.add_argument("--limit", type=positive_int, default=10_000,
-                   help="list at most this many paths; past it, only count them (default: 10000)")
+                   help="list at most this many paths (and at most 1 MB of text); count and sum the rest "
+                        "(default: 10000)")
     return p
 
 
@@ -609,7 +673,8 @@ examples:
     p.add_argument("--steps", type=positive_int, default=100, help="training steps (default: 100)")
     p.add_argument("--lr", type=positive_float, default=0.05, help="Adam's learning rate (default: 0.05)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="points per step (default: all)")
-    p.add_argument("--points", type=positive_int, default=None, help="size of the data set (default: 100)")
+    p.add_argument("--points", type=at_most(MAX_POINTS, "the data set is pure Python"), default=None,
+                   help=f"size of the data set (default: 100, at most {MAX_POINTS:,})")
     p.add_argument("--noise", type=float, default=None, help="jitter of the points (default: per data set)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
     p.add_argument("--compiled", action="store_true",
@@ -627,8 +692,10 @@ gradient. With relu it stays of the same order.""", """\
 examples:
   chainrule vanish
   chainrule vanish --depth 20 --activations sigmoid,tanh,relu --plot vanish.png""", run_vanish)
-    p.add_argument("--depth", type=positive_int, default=12, help="hidden layers (default: 12)")
-    p.add_argument("--width", type=positive_int, default=16, help="neurons per hidden layer (default: 16)")
+    p.add_argument("--depth", type=at_most(MAX_LAYERS, "a graph node per weight"), default=12,
+                   help=f"hidden layers (default: 12, at most {MAX_LAYERS:,})")
+    p.add_argument("--width", type=at_most(MAX_WIDTH, "a graph node per weight"), default=16,
+                   help=f"neurons per hidden layer (default: 16, at most {MAX_WIDTH:,})")
     p.add_argument("--activations", default="sigmoid,relu", help="comma-separated (default: sigmoid,relu)")
     p.add_argument("--init", choices=INITS, default="he", help="weight initialisation (default: he)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
@@ -657,6 +724,11 @@ def fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    # Started with standard output or error closed (``chainrule tour -o d >&-``), Python sets them to
+    # None; the files are still written, what would be printed goes nowhere, and the status still tells.
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as we do
     try:
         args = read_arguments(build_parser(), argv)
         try:
@@ -665,6 +737,9 @@ def main(argv: list[str] | None = None) -> int:
             return fail(formula_error(e))
         except UsageError as e:
             return fail(str(e))
+        except Failure as e:
+            print(f"chainrule: {printable(str(e))}", file=sys.stderr)
+            return 1
         except BrokenPipeError:
             raise  # not a file of ours: handled below
         except OSError as e:  # a file we were asked to write

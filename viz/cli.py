@@ -2,15 +2,14 @@
 
 Each subcommand is one plain function ``run_<name>(args) -> exit status``;
 ``add_<name>_command`` declares its arguments (one small function per
-command, so a new option touches only its command), ``build_parser`` wires
-them to argparse and ``main`` turns every error a user
-can cause (a formula that does not parse, a value that is not a number, a
-folder that cannot be written) into one short message on stderr and exit
-status 2, never a traceback.
+command, so a new option touches only its command); ``build_parser`` wires
+them to argparse, and ``main`` turns every error a user can cause (a formula
+that does not parse, a value that is not a number, a folder that cannot be
+written) into one short message on stderr and exit status 2, never a traceback.
 
 Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug, training
-diverged, or a graph could not be rendered; 2 bad input; 130 interrupted (Ctrl-C); 141 the
-reader of our output went away (``chainrule steps ... | head``).
+diverged, or a graph could not be rendered; 2 bad input; 130 interrupted
+(Ctrl-C); 141 the reader of our output went away (``chainrule steps ... | head``).
 """
 
 from __future__ import annotations
@@ -156,7 +155,7 @@ def writable(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -
     has to be writable itself.
     """
     if str(path) == "":
-        raise UsageError("-o: an empty path names no file; give a file name, or leave -o out")
+        raise UsageError("an empty path names no file: give a file name, or leave the option out")
     target = Path(path)
     real = resolve_target(target)
     if real.is_dir():

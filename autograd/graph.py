@@ -13,6 +13,7 @@ graph may be as deep as memory allows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -210,7 +211,7 @@ class TooManyPaths(ValueError):
         self.count = count
         self.limit = limit
         super().__init__(
-            f"there are {count:,} paths, more than the limit of {limit:,}; "
+            f"there are {count_text(count)} paths, more than the limit of {limit:,}; "
             "backward() still computes the gradient in one linear pass"
         )
 
@@ -224,8 +225,31 @@ class Path:
     product: float
 
 
+def count_text(count: int) -> str:
+    """A path count for people: exact with thousands separators, or ``about 1.4 × 10^331`` when longer.
+
+    Python refuses to turn an int of more than 4,300 digits into text, and a
+    graph can have more paths than that; a float would round or overflow.
+    """
+    if count < 10**100:
+        return f"{count:,}"
+    exponent = math.floor(math.log10(count))  # log10 takes ints of any size
+    mantissa = 10 ** (math.log10(count) - exponent)
+    if round(mantissa, 1) >= 10.0:  # 9.97 would print as 10.0
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"about {mantissa:.1f} × 10^{exponent}"
+
+
+def _check_wrt(root, wrt) -> None:
+    if not isinstance(root, Value) or not isinstance(wrt, Value):
+        bad, what = (root, "root") if not isinstance(root, Value) else (wrt, "wrt")
+        raise TypeError(f"paths: {what} must be a Value (the node itself, not its name), "
+                        f"got {type(bad).__name__} {bad!r:.40}")
+
+
 def count_paths(root: Value, wrt: Value) -> int:
     """How many distinct paths lead from ``root`` down to ``wrt``, without listing them."""
+    _check_wrt(root, wrt)
     return path_counts(root).get(wrt, 0)
 
 
@@ -254,8 +278,13 @@ def paths(root: Value, wrt: Value, limit: int = 10_000) -> list[Path]:
     count = count_paths(root, wrt)
     if count > limit:
         raise TooManyPaths(count, limit)
+    return list(iter_paths(root, wrt))
+
+
+def iter_paths(root: Value, wrt: Value) -> Iterator[Path]:
+    """The paths of ``paths``, one at a time and in the same order, with no limit: stop when you have enough."""
+    _check_wrt(root, wrt)
     reaches = _nodes_reaching(root, wrt)
-    found: list[Path] = []
     # Each stack entry is a partial path from the root: its nodes and locals so far.
     stack: list[tuple[tuple[Value, ...], tuple[float, ...]]] = [((root,), ())]
     while stack:
@@ -265,13 +294,12 @@ def paths(root: Value, wrt: Value, limit: int = 10_000) -> list[Path]:
             product = 1.0
             for d in local:
                 product *= d
-            found.append(Path(nodes, local, product))
+            yield Path(nodes, local, product)
             continue
         edges = list(zip(node.parents, node.local_grads(), strict=True))
         for parent, d in reversed(edges):  # reversed: pop in parent order
             if parent in reaches:
                 stack.append((nodes + (parent,), local + (d,)))
-    return found
 
 
 def _nodes_reaching(root: Value, wrt: Value) -> set[Value]:

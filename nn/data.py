@@ -22,9 +22,15 @@ def _check_n(n, classes: int) -> int:
     return int(n)
 
 
+#: The largest jitter: the sets live within a few units of the origin, so a standard deviation of a
+#: million already hides them completely; far beyond it (1e308) the jittered points overflow to inf.
+MAX_NOISE = 1e6
+
+
 def _check_noise(noise) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0.0 <= noise < math.inf:
-        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0.0 <= noise <= MAX_NOISE:
+        raise ValueError(f"noise must be a number >= 0 (a standard deviation) and at most {MAX_NOISE:g}, "
+                         f"got {noise!r}")
     return float(noise)
 
 

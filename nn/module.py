@@ -100,9 +100,15 @@ class Module:
             # bool is an int in Python, but a True in a weight file is a mistake, not 1.0.
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise ValueError(f"state dict key {path!r}: not a number: {type(v).__name__} {v!r:.40}")
-            if not math.isfinite(v):
-                raise ValueError(f"state dict key {path!r}: expected a finite number, got {v!r}")
-            values.append(float(v))
+            try:
+                number = float(v)
+            except OverflowError:  # an int of 400 digits is a real number no float can hold
+                size = int(int(v).bit_length() * math.log10(2))  # str(v) past 4,300 digits is itself an error
+                raise ValueError(f"state dict key {path!r}: expected a finite number, got an integer of about "
+                                 f"10^{size}, too large for a float") from None
+            if not math.isfinite(number):
+                raise ValueError(f"state dict key {path!r}: expected a finite number, got {v!r:.40}")
+            values.append(number)
         for (_, p), v in zip(params, values, strict=True):
             p.data = v
 
@@ -136,9 +142,18 @@ class Module:
         file raises ``FileNotFoundError`` as ``open`` does.
         """
         where = str(path)
-        raw = Path(path).read_bytes()
+        limit = self._file_size_limit()
+        with open(path, "rb") as f:
+            # Never more than a file of this model could need: /dev/zero or an 8 GB file is refused
+            # after reading just past the limit, not read until memory runs out.
+            raw = f.read(limit + 1)
+        if len(raw) > limit:
+            raise ValueError(f"{where}: larger than {limit:,} bytes, more than a saved {type(self).__name__} "
+                             f"with {len(self.parameters()):,} parameters can be; not a model file of this shape")
         try:
-            document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_json_int)
+        except RecursionError:
+            raise ValueError(f"{where}: not a chainrule model file (JSON nested too deeply to read)") from None
         except UnicodeDecodeError as e:
             raise ValueError(f"{where}: not a text file ({e.reason} at byte {e.start})") from None
         except json.JSONDecodeError as e:
@@ -160,6 +175,24 @@ class Module:
             self.load_state_dict(document.get("parameters"))
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
+
+
+    def _file_size_limit(self) -> int:
+        """The most bytes ``save`` could write for this model, with room to spare for hand edits.
+
+        A saved parameter is one line: its path (at most a few dozen characters),
+        and a float's repr (at most 24); indentation and punctuation add a few more.
+        """
+        per_parameter = max((len(path) for path, _ in self.named_parameters()), default=0) + 40
+        return 4 * (len(json.dumps(self.architecture())) + per_parameter * len(self.parameters())) + 65_536
+
+
+def _json_int(text: str) -> int | float:
+    """A JSON integer: as an int when it is short, else as a float (inf past 1e308, refused later).
+
+    ``int()`` of more than 4,300 digits is a ValueError from Python itself that names no file.
+    """
+    return int(text) if len(text) <= 40 else float(text)
 
 
 class _NonFiniteInFile(ValueError):

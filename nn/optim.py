@@ -107,9 +107,9 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (b1, b2), got {betas!r}")
         self.betas = (_fraction("betas[0]", betas[0]), _fraction("betas[1]", betas[1]))
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0.0 <= eps < math.inf:
-            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-        self.eps = float(eps)
+        # eps keeps the step finite where a gradient has been 0 all along (a dead ReLU): v = 0 there,
+        # and eps = 0 would divide 0 by 0.
+        self.eps = _positive("eps", eps)
         self.t = 0
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
@@ -137,7 +137,11 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     The norm is sqrt(sum of g^2) over all the parameters, taken as one vector.
     When that factor max_norm / (norm + 1e-6) is below 1 (PyTorch's test; the
     1e-6 guards a zero norm) every gradient is multiplied by it, which keeps
-    the direction and shortens the step.
+    the direction and shortens the step. The norm is computed so that it does
+    not overflow or underflow where the gradients do not (see ``vector_norm``);
+    a norm past the largest float is returned as inf, and the gradients are
+    still scaled, each by max_norm over the true length.
+
     A gradient that is inf or NaN raises ``ValueError`` naming the parameter:
     scaling it would only spread the NaN.
     """
@@ -146,9 +150,35 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     for i, p in enumerate(params):
         if not math.isfinite(p.grad):
             raise ValueError(f"cannot clip: the gradient of {p.name or f'parameter {i}'} is {p.grad!r}")
-    norm = math.sqrt(math.fsum(p.grad * p.grad for p in params))
+    grads = [p.grad for p in params]
+    norm = vector_norm(grads)
+    if math.isinf(norm):
+        # Longer than any float: g * max_norm / norm, computed as (g / biggest) * max_norm / (norm / biggest).
+        biggest = max(abs(g) for g in grads)
+        relative = math.sqrt(math.fsum((g / biggest) ** 2 for g in grads))  # norm / biggest, in [1, sqrt(n)]
+        for p in params:
+            p.grad = (p.grad / biggest) * (max_norm / relative)
+        return norm
     scale = max_norm / (norm + 1e-6)
     if scale < 1.0:
         for p in params:
             p.grad *= scale
     return norm
+
+
+def vector_norm(xs: Iterable[float]) -> float:
+    """sqrt(sum of x^2), without the overflow or underflow of squaring each x.
+
+    The plain sum of squares is exact enough and matches PyTorch, so it is used
+    whenever it is safe. When a square overflows (3e200 squared is inf) or
+    underflows (1e-200 squared is 0), each x is divided by the largest |x|
+    first, as LAPACK's nrm2 does: sqrt(sum (x/m)^2) * m.
+    """
+    xs = list(xs)
+    plain = math.sqrt(math.fsum(x * x for x in xs))
+    if 1e-150 < plain < 1e150 or not xs:
+        return plain
+    biggest = max(abs(x) for x in xs)
+    if biggest == 0.0 or not math.isfinite(biggest):
+        return biggest
+    return biggest * math.sqrt(math.fsum((x / biggest) ** 2 for x in xs))

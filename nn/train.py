@@ -26,13 +26,26 @@ from chainrule import autograd
 
 from .losses import CrossEntropyRule, binary_cross_entropy, cross_entropy, hinge, hinge_sign, mean, mse
 from .module import Module
-from .optim import SGD, Adam
+from .optim import SGD, Adam, vector_norm
 
 LOSSES = ("hinge", "binary_cross_entropy", "cross_entropy", "mse")
 #: The optimizer fit builds when given none: Adam with this learning rate trains the built-in sets.
 DEFAULT_LR = 0.05
 #: SGD's learning rate when asked for by name without ``lr``.
 DEFAULT_SGD_LR = 0.1
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss stopped being a finite number: the learning rate is too large, or the data is extreme.
+
+    ``step`` is the 1-based step whose loss was not finite; the parameters hold
+    the values that step's forward pass used (its update was not applied).
+    """
+
+    def __init__(self, message: str, step: int, loss: float):
+        super().__init__(message)
+        self.step = step
+        self.loss = loss
 
 
 @dataclass
@@ -398,7 +411,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     bar = _progress_bar(steps) if progress else None
     tapes: dict[int, _TracedStep] = {}  # compiled: the traced step of each batch size
     try:
-        for _ in range(steps):
+        for step in range(1, steps + 1):
             idx = next(batches)
             rows, labels = [X[i] for i in idx], [y[i] for i in idx]
             if compiled:
@@ -411,6 +424,8 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
                 L.backward()
                 value = L.data
                 outputs = [[o.data for o in out] if isinstance(out, list) else out.data for out in outputs]
+            if not math.isfinite(value):
+                raise TrainingDiverged(_diverged(step, value, opt), step, value)
             opt.step()
             history.loss.append(value)
             history.accuracy.append(_batch_accuracy(loss, outputs, labels))
@@ -421,6 +436,13 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
         if bar is not None:
             bar.close()
     return history
+
+
+def _diverged(step: int, value: float, opt) -> str:
+    lr = getattr(opt, "lr", None)
+    smaller = f"a learning rate smaller than {lr:g}" if isinstance(lr, float) else "a smaller learning rate"
+    return (f"training diverged: the loss at step {step} is {value} (not a finite number), after "
+            f"{step - 1} update(s); try {smaller}")
 
 
 def _progress_bar(steps: int):
@@ -445,4 +467,6 @@ def grad_norms(model: Module) -> list[float]:
     A model without ``layers`` counts as one layer.
     """
     layers = getattr(model, "layers", None) or [model]
-    return [math.sqrt(math.fsum(p.grad * p.grad for p in layer.parameters())) for layer in layers]
+    # vector_norm, not sqrt(sum g^2): in a 300-layer sigmoid net the squares underflow to 0 (and
+    # elsewhere overflow to inf), which would show a vanishing gradient as exactly none.
+    return [vector_norm(p.grad for p in layer.parameters()) for layer in layers]

@@ -154,8 +154,10 @@ def test_paths_lists_each_product_and_the_sum():
     assert "sum over 2 paths: -2" in out and "backprop's dc/da:  -2" in out
     result = run("paths", "c = a*b + a", "--at", "a=2,b=-3", "--wrt", "a", "--limit", "1")
     assert result.returncode == 0, result.stderr
-    assert "2 paths lead from c to a, more than --limit 1" in result.stdout
-    assert "backprop's dc/da = -2" in result.stdout
+    assert re.search(r"1\s+c -> \(\*\) -> a\s+1 \* -3\s+-3", result.stdout)  # the first path is listed
+    assert "2 paths lead from c to a; listed 1 (--limit 1), whose products sum to -3" in result.stdout
+    assert "the other path sums to 1 (backprop's dc/da less the listed sum)" in result.stdout
+    assert "backprop's dc/da:  -2" in result.stdout
 
 
 def test_paths_to_an_assigned_name():
@@ -258,6 +260,22 @@ def test_top_level_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("tour", "graph", "steps", "paths", "check", "train", "vanish"):
         assert command in result.stdout
+
+
+def test_version_prints_the_installed_distributions_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"chainrule {version('chainrule')}\n"
+
+
+def test_the_choices_of_activation_and_init_are_nns():
+    from chainrule.nn.module import ACTIVATIONS, INITS
+
+    train, vanish = run("train", "--help").stdout, run("vanish", "--help").stdout
+    assert "{" + ",".join(ACTIVATIONS) + "}" in train
+    assert "{" + ",".join(INITS) + "}" in vanish
 
 
 # --- bad input -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ warning, and one message on standard error in one of the three shapes ``viz.cli`
     (see chainrule COMMAND --help)                                   where to read more
 
 and no character in it that a terminal obeys instead of showing (escape sequences, carriage
-returns, U+2028, bidirectional overrides such as U+202E): ``viz.cli.shown`` turns each into U+FFFD,
+returns, U+2028, bidirectional overrides such as U+202E): ``viz.cli.printable`` turns each into U+FFFD,
 one for one, so the caret still lines up.
 
 The corpus is ``test_parse_fuzz``'s (random text, token soup, random Python programs, payloads
@@ -35,6 +35,7 @@ import builtins
 import collections
 import contextlib
 import io
+import math
 import os
 import re
 import subprocess
@@ -670,3 +671,160 @@ def test_bad_paths_and_values_as_real_processes(sentinel_dir, tmp_path):
         assert same_but_temporary_names(outcome, run_main(argv)), argv
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     assert not [name for name in os.listdir("/proc") if name.endswith(".tmp")]
+
+
+# --- where -o points (issue 18, items 2, 19 and the tour's folder) -------------------------------------
+
+
+def test_output_to_dev_null_writes_to_the_device_and_keeps_it():
+    before = os.stat("/dev/null")
+    outcome = run_main(["steps", "x*x", "--at", "x=2", "-o", "/dev/null"])
+    assert outcome.status == 0, outcome
+    after = os.stat("/dev/null")
+    assert os.path.exists("/dev/null") and (after.st_ino, after.st_rdev, after.st_mode) == (
+        before.st_ino, before.st_rdev, before.st_mode)
+
+
+def test_output_through_a_link_to_a_full_device_fails_and_keeps_the_link(tmp_path):
+    link = tmp_path / "graph.svg"
+    link.symlink_to("/dev/full")
+    outcome = run_main(["graph", "x*x", "--at", "x=2", "-o", str(link)])
+    assert_usage_error(outcome, "cannot write", str(link), "No space left on device")
+    assert link.is_symlink() and os.readlink(link) == "/dev/full"
+    assert os.listdir(tmp_path) == ["graph.svg"]
+
+
+def test_output_through_a_link_updates_its_target(tmp_path):
+    (tmp_path / "real.svg").write_text("old")
+    (tmp_path / "link.svg").symlink_to(tmp_path / "real.svg")
+    outcome = run_main(["graph", "x*x", "--at", "x=2", "-o", str(tmp_path / "link.svg")])
+    assert outcome.status == 0, outcome
+    assert (tmp_path / "link.svg").is_symlink() and (tmp_path / "real.svg").read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize("argv", [
+    ["tour", "-o", ""],
+    ["graph", "x*x", "--at", "x=2", "-o", ""],
+    ["steps", "x*x", "--at", "x=2", "-o", ""],
+    ["train", "xor", "--steps", "1", "--plot", ""],
+    ["vanish", "--depth", "2", "--plot", ""],
+])
+def test_an_empty_output_path_is_refused(argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_usage_error(run_main(argv), "empty path")
+    assert os.listdir(tmp_path) == []
+
+
+def test_tour_into_a_folder_whose_stepper_html_is_a_folder_names_that_path(tmp_path):
+    (tmp_path / "stepper.html").mkdir()
+    outcome = run_main(["tour", "-o", str(tmp_path)])
+    assert outcome.status == 2 and "Traceback" not in outcome.err, outcome
+    message = outcome.err.strip().splitlines()[-1]
+    assert str(tmp_path / "stepper.html") in message and ".tmp" not in message, message
+
+
+# --- sizes, divergence, unbounded output, a closed stdout (issue 18, items 9, 10, 11, 22) ---------------------
+
+
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["train", "moons", "--points", "1000000000"], ["--points: at most 100,000", "got 1,000,000,000"]),
+    (["train", "moons", "--layers", "100000"], ["--layers: at most 1,000 layers of at most 1,000 neurons"]),
+    (["train", "moons", "--layers", ",".join(["4"] * 1001)], ["--layers: at most 1,000 layers"]),
+    (["train", "moons", "--layers", "1000,1000"], ["one step would build a graph of about 100,500,100 nodes",
+                                                   "(100 points x 1,005,001 parameters)", "--batch-size"]),
+    (["train", "moons", "--points", "100000", "--layers", "64"], ["100,000 points x 257 parameters"]),
+    (["vanish", "--width", "100000"], ["--width: at most 1,000"]),
+    (["vanish", "--depth", "1000000"], ["--depth: at most 1,000"]),
+    (["vanish", "--depth", "1000", "--width", "200"], ["16 points x 40,160,601 parameters", "smaller --depth"]),
+])
+def test_absurd_sizes_are_refused_up_front(argv, fragments):
+    outcome = run_main(argv)
+    assert outcome.status == 2 and outcome.out == "" and "Traceback" not in outcome.err, outcome
+    for fragment in fragments:
+        assert fragment in outcome.err, (fragment, outcome.err)
+
+
+def test_a_large_batch_within_the_limits_is_allowed_with_batches():
+    outcome = run_main(["train", "moons", "--points", "100000", "--layers", "64", "--batch-size", "16",
+                        "--steps", "1"])
+    assert outcome.status == 0, outcome
+
+
+def test_training_that_diverges_exits_1_naming_the_step():
+    outcome = run_main(["train", "moons", "--lr", "1e308", "--steps", "20"])
+    assert outcome.status == 1, outcome
+    assert re.fullmatch(r"chainrule: training diverged: the loss at step \d+ is (nan|inf) \(not a finite number\), "
+                        r"after \d+ update\(s\); try a learning rate smaller than 1e\+308\n", outcome.err), outcome.err
+    assert "final loss" not in outcome.out
+
+
+def test_noise_past_its_limit_is_refused_by_name():
+    outcome = run_main(["train", "moons", "--noise", "1e308"])
+    assert_usage_error(outcome, "noise must be a number >= 0", "at most 1e+06, got 1e+308")
+    assert "X[" not in outcome.err
+
+
+def test_vanish_300_layers_deep_prints_tiny_norms_not_zero():
+    outcome = run_main(["vanish", "--depth", "300", "--activations", "sigmoid"])
+    assert outcome.status == 0, outcome
+    rows = [line.split() for line in outcome.out.splitlines() if re.match(r"\d+ ", line)]
+    norms = [float(row[-1]) for row in rows]
+    assert len(norms) == 301 and all(n > 0 for n in norms)
+    ratio = float(re.search(r"sigmoid: first layer / last layer = (\S+)", outcome.out).group(1))
+    assert 0 < ratio < 1e-100
+
+
+def doubling_formula(levels: int) -> str:
+    """y <- y*p + y*q, ``levels`` times: 2^levels paths from the output down to x."""
+    lines = ["y0 = x"] + [f"y{i + 1} = y{i}*p + y{i}*q" for i in range(levels)]
+    return "\n".join(lines)
+
+
+def test_paths_lists_at_most_the_limit_and_sums_the_rest():
+    formula = doubling_formula(12)  # 4,096 paths
+    outcome = run_main(["paths", formula, "--at", "x=1.5,p=0.3,q=0.7", "--wrt", "x", "--limit", "100"])
+    assert outcome.status == 0, outcome
+    rows = [line for line in outcome.out.splitlines() if re.match(r"\d+ ", line)]
+    assert len(rows) == 100 and rows[-1].startswith("100 ")
+    listed = math.fsum(float(row.split()[-1]) for row in rows)  # each product: 0.3^k 0.7^(12-k), printed to 4 digits
+    assert "4,096 paths lead from y12 to x; listed 100 (--limit 100)" in outcome.out
+    total = (0.3 + 0.7) ** 12
+    rest = float(re.search(r"the other 3,996 paths sum to (\S+)", outcome.out).group(1))
+    assert rest == pytest.approx(total - listed, rel=1e-3)
+    assert f"backprop's dy12/dx:  {total:.4g}" in outcome.out
+
+
+def test_paths_output_is_bounded_in_bytes_however_long_each_path():
+    """A 1 KB formula within the default --limit printed 28 MB (issue 18, 10)."""
+    formula = "y0 = x\n" + "\n".join(f"y{i + 1} = y{i}*p + y{i}*q" for i in range(40))  # 2^40 paths, 40 deep
+    assert len(formula) < 1_200
+    outcome = run_main(["paths", formula, "--at", "x=1,p=0.5,q=0.5", "--wrt", "x"])
+    assert outcome.status == 0, outcome
+    assert len(outcome.out) < 1_200_000
+    assert "1,099,511,627,776 paths lead from y40 to x; listed" in outcome.out
+    assert "(the first 1,000,000 characters)" in outcome.out and "backprop's dy40/dx:  1" in outcome.out
+
+
+def test_paths_with_more_paths_than_python_can_print():
+    formula = "b0=x\n" + "\n".join(f"b{i + 1}=b{i}*p+b{i}*q" for i in range(400))  # 2^400 paths
+    assert len(formula) < 10_000
+    outcome = run_main(["paths", formula, "--at", "x=1,p=0.5,q=0.5", "--wrt", "x", "--limit", "3"])
+    assert outcome.status == 0, outcome
+    assert "about 2.6 × 10^120 paths lead from b400 to x; listed 3 (--limit 3)" in outcome.out
+    assert "the other about 2.6 × 10^120 paths sum to" in outcome.out
+
+
+def test_a_closed_stdout_is_no_traceback(tmp_path):
+    """``chainrule tour -o d >&-`` ended in an AttributeError traceback (issue 18, 22)."""
+    ran = subprocess.run([*command_line(), "tour", "-o", str(tmp_path / "d")], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, timeout=300, close_fds=True,
+                         preexec_fn=lambda: os.close(1))
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    assert sorted(os.listdir(tmp_path / "d")) == ["graph.svg", "stepper.html"]
+
+
+def test_a_formula_error_in_the_command_suggests_the_fix_with_its_caret():
+    outcome = run_main(["steps", "L = (y - 2w)^2", "--at", "y=1,w=2"])
+    lines = assert_refused(outcome)
+    assert lines == ["chainrule: error in the formula at line 1, column 11: 2w: a number written against a name; "
+                     "to multiply, write 2*w", "    L = (y - 2w)^2", "              ^"]

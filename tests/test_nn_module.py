@@ -459,3 +459,76 @@ def test_same_weights_give_micrographs_losses():
     assert ours_run == pytest.approx(theirs_run, rel=1e-12)
     ours_after, theirs_after = [p.data for p in ours.parameters()], [q.data for q in theirs.parameters()]
     assert ours_after == pytest.approx(theirs_after, rel=1e-9, abs=1e-12)
+
+
+# --- hostile model files (issue 18, items 2 and 5) ------------------------------------------------------
+
+
+def saved_model(tmp_path):
+    model = MLP(2, [3, 1], seed=0)
+    path = model.save(tmp_path / "model.json")
+    return model, path, [p.data for p in model.parameters()]
+
+
+def edited(path, replace: str, by: str) -> None:
+    text = path.read_text()
+    assert replace in text
+    path.write_text(text.replace(replace, by, 1))
+
+
+@pytest.mark.parametrize("digits", [400, 5_000, 50_000])
+def test_a_huge_integer_in_the_file_is_a_value_error_naming_the_file(tmp_path, digits):
+    model, path, before = saved_model(tmp_path)
+    key = next(iter(model.state_dict()))
+    edited(path, f'"{key}": {model.state_dict()[key]!r}', f'"{key}": {"9" * digits}')
+    with pytest.raises(ValueError, match="model.json: .*finite number") as info:
+        model.load(path)
+    assert type(info.value) is ValueError
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_deeply_nested_json_is_a_value_error(tmp_path):
+    model, path, before = saved_model(tmp_path)
+    path.write_text("[" * 20_000 + "]" * 20_000)  # within the size limit
+    with pytest.raises(ValueError, match="model.json: .*nested too deeply") as info:
+        model.load(path)
+    assert type(info.value) is ValueError and [p.data for p in model.parameters()] == before
+
+
+def test_an_endless_file_is_refused_after_reading_just_past_what_the_model_could_need(tmp_path):
+    model, _, before = saved_model(tmp_path)
+    with pytest.raises(ValueError, match="/dev/zero: larger than .* bytes"):
+        model.load("/dev/zero")
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(8 * 2**30)  # an 8 GB sparse file: reading it whole would exhaust memory
+    with pytest.raises(ValueError, match="big.json: larger than"):
+        model.load(big)
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_a_saved_model_is_far_below_its_size_limit(tmp_path):
+    model = MLP(2, [64, 64, 1], seed=1)
+    path = model.save(tmp_path / "m.json")
+    assert path.stat().st_size * 2 < model._file_size_limit()
+    model.load(path)
+
+
+def test_load_state_dict_with_a_huge_integer_is_a_value_error():
+    model = MLP(2, [3, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    state = {**model.state_dict(), next(iter(model.state_dict())): 10**400}
+    with pytest.raises(ValueError, match="about 10\\^400, too large for a float") as info:
+        model.load_state_dict(state)
+    assert type(info.value) is ValueError and [p.data for p in model.parameters()] == before
+
+
+def test_save_through_a_symlink_updates_the_target_and_keeps_the_link(tmp_path):
+    old = MLP(2, [3, 1], seed=0)
+    old.save(tmp_path / "weights.json")
+    (tmp_path / "current.json").symlink_to(tmp_path / "weights.json")
+    new = MLP(2, [3, 1], seed=7)
+    new.save(tmp_path / "current.json")
+    assert (tmp_path / "current.json").is_symlink()
+    old.load(tmp_path / "weights.json")
+    assert old.state_dict() == new.state_dict()

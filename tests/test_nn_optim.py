@@ -64,7 +64,8 @@ def test_zero_grad_clears_every_parameter():
         (lambda p: SGD(p, lr=0.1, momentum=1.0), r"momentum must be a number in \[0, 1\)"),
         (lambda p: Adam(p, lr=0.1, betas=(0.9,)), "betas must be a pair"),
         (lambda p: Adam(p, betas=(0.9, 1.5)), r"betas\[1\]"),
-        (lambda p: Adam(p, eps=-1.0), "eps must be a number >= 0"),
+        (lambda p: Adam(p, eps=-1.0), "eps must be a positive number, got -1.0"),
+        (lambda p: Adam(p, eps=0.0), "eps must be a positive number, got 0.0"),
         (lambda p: Adam([]), "empty list of parameters"),
     ],
 )
@@ -165,3 +166,38 @@ def test_clip_grad_norm_matches_torch(torch):
     ref = torch.nn.utils.clip_grad_norm_([t], 2.0)
     assert norm == pytest.approx(ref.item(), rel=1e-15)
     assert [p.grad for p in ours] == pytest.approx(t.grad.tolist(), rel=1e-15)
+
+
+# --- the extremes (issue 18, items 6 and 7) ---------------------------------------------------------------
+
+
+def test_clip_grad_norm_scales_gradients_whose_squares_overflow():
+    ps = [Value(0.0), Value(0.0)]
+    ps[0].grad, ps[1].grad = 3e200, 4e200
+    norm = clip_grad_norm(ps, 1.0)
+    assert norm == pytest.approx(5e200, rel=1e-15)  # the 3-4-5 triangle, scaled
+    assert [p.grad for p in ps] == pytest.approx([0.6, 0.8], rel=1e-12)
+
+
+def test_clip_grad_norm_past_the_largest_float_returns_inf_and_still_scales():
+    ps = [Value(0.0) for _ in range(4)]
+    for p in ps:
+        p.grad = 1e308  # the true norm is 2e308, more than any float
+    assert clip_grad_norm(ps, 2.0) == math.inf
+    assert [p.grad for p in ps] == pytest.approx([1.0] * 4, rel=1e-12)
+
+
+def test_clip_grad_norm_of_tiny_gradients_is_not_zero():
+    ps = [Value(0.0), Value(0.0)]
+    ps[0].grad, ps[1].grad = 3e-200, 4e-200
+    assert clip_grad_norm(ps, 1.0) == pytest.approx(5e-200, rel=1e-15)
+    assert [p.grad for p in ps] == [3e-200, 4e-200]  # far below max_norm: untouched
+
+
+def test_adam_with_a_dead_parameter_steps_finitely():
+    alive, dead = Value(1.0), Value(2.0)
+    opt = Adam([alive, dead], lr=0.1)
+    for _ in range(3):
+        alive.grad, dead.grad = 0.5, 0.0  # a dead ReLU's weight gets 0 every step
+        opt.step()
+    assert dead.data == 2.0 and math.isfinite(alive.data) and alive.data < 1.0

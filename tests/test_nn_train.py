@@ -425,3 +425,42 @@ def test_grad_norms_of_a_model_without_layers():
     out.backward()
     assert grad_norms(neuron) == pytest.approx([math.sqrt(sum(p.grad**2 for p in neuron.parameters()))])
     assert isinstance(out, Value)
+
+
+# --- divergence and the extremes (issue 18, items 6 and 11, and --noise) -------------------------------
+
+
+def test_fit_stops_at_the_first_non_finite_loss_naming_the_step():
+    from chainrule.nn.train import TrainingDiverged
+
+    X, y = make_moons(20, noise=0.1, seed=0)
+    model = MLP(2, [8, 1], seed=0)
+    with pytest.raises(TrainingDiverged, match=r"at step (\d+) is (nan|inf).*smaller than 1e\+308") as info:
+        fit(model, X, y, steps=50, lr=1e308, progress=False)
+    assert info.value.step >= 2 and not math.isfinite(info.value.loss)
+    # The step before the one that diverged had a finite loss: it is the first non-finite one.
+    fresh = MLP(2, [8, 1], seed=0)
+    history = fit(fresh, X, y, steps=info.value.step - 1, lr=1e308, progress=False)
+    assert all(math.isfinite(v) for v in history.loss)
+
+
+def test_grad_norms_neither_underflow_nor_overflow():
+    model = MLP(2, [2, 1], seed=0)
+    for layer, scale in zip(model.layers, (1e-200, 1e200), strict=True):
+        for p in layer.parameters():
+            p.grad = 3.0 * scale
+    n0, n1 = (len(layer.parameters()) for layer in model.layers)
+    assert grad_norms(model) == pytest.approx([3e-200 * math.sqrt(n0), 3e200 * math.sqrt(n1)], rel=1e-14)
+
+
+def test_grad_norms_of_a_300_layer_sigmoid_net_are_tiny_but_not_zero():
+    X, y = make_moons(4, noise=0.1, seed=0)
+    model = MLP(2, [4] * 300 + [1], activation="sigmoid", seed=0)
+    mse([model(x) for x in X], [float(t) for t in y]).backward()
+    norms = grad_norms(model)
+    assert 0.0 < norms[0] < 1e-100 and all(math.isfinite(n) and n > 0 for n in norms)
+
+
+def test_noise_past_its_limit_is_refused_by_name():
+    with pytest.raises(ValueError, match="noise must be a number >= 0 .* at most 1e\\+06, got 1e\\+308"):
+        make_moons(10, noise=1e308)

@@ -92,3 +92,27 @@ def test_a_200_level_diamond_ladder():
         assert q.grad == pytest.approx(float(200 * X * (P + Q) ** 199), rel=1e-12)
     # p reaches the top along 2^200 - 1 paths: 2^(k-1) from the level-k product it feeds, summed over k
     assert count_paths(y, p) == 2**200 - 1
+
+
+def test_more_paths_than_python_can_print_is_still_too_many_paths():
+    """Past 10^4300 paths Python's int-to-text limit raised a plain ValueError from the message (issue 18, 13)."""
+    x, p, q = Value(1.5, name="x"), Value(0.5, name="p"), Value(0.5, name="q")
+    y = diamond_ladder(15_000, x, p, q)  # 2^15000 paths, about 10^4515
+    with pytest.raises(TooManyPaths) as info:
+        paths(y, x)
+    assert info.value.count == 2**15_000
+    exponent = math.floor(15_000 * math.log10(2))
+    mantissa = float(mpmath.mpf(2) ** 15_000 / mpmath.mpf(10) ** exponent)
+    assert f"about {mantissa:.1f} × 10^{exponent} paths" in str(info.value)
+
+
+def test_paths_and_count_paths_refuse_a_name_for_wrt():
+    """``paths(c, "a")`` returned [] and ``count_paths`` 0 (issue 18, 18): a name is not a node."""
+    a = Value(2.0, name="a")
+    c = a * a
+    for call in (paths, count_paths):
+        with pytest.raises(TypeError, match="wrt must be a Value .* got str 'a'"):
+            call(c, "a")
+        with pytest.raises(TypeError, match="root must be a Value"):
+            call(2.0, a)
+    assert count_paths(c, a) == 2 and len(paths(c, a)) == 2

@@ -260,3 +260,42 @@ def test_any_text_as_a_name_gives_well_formed_svg_showing_it(name):
         for line in expected:
             if line:
                 assert line in shown, (engine, name)
+
+
+# --- threads (issue 18, item 1) ------------------------------------------------------------------
+
+THREADED_RENDERS = r"""
+import sys, threading
+from chainrule.autograd import Value
+from chainrule.viz import render, to_dot
+
+def graph(k):
+    x = Value(float(k), name=f"input{k}")
+    return to_dot(x * x + x)
+
+sources = [graph(k).source for k in range(8)]
+alone = [render(s, engine="wasm") for s in sources]   # one at a time: the reference pictures
+got = {}
+def worker(t):
+    for round in range(6):
+        k = (t + round) % len(sources)
+        got[(t, round)] = (k, render(sources[k], engine="wasm"))
+threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+wrong = [key for key, (k, svg) in got.items() if svg != alone[k]]
+print(len(got), len(wrong))
+"""
+
+
+def test_wasm_renders_from_four_threads_at_once_are_safe_and_each_gets_its_own_picture():
+    """Four threads share the WebAssembly instance: none crashes the process, none gets another's SVG.
+
+    Run in a child process, since the failure this guards against is a SIGABRT/SIGSEGV in wasmtime.
+    """
+    import subprocess
+
+    require("wasm")
+    ran = subprocess.run([sys.executable, "-c", THREADED_RENDERS], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, (ran.returncode, ran.stderr[-2000:])
+    assert ran.stdout.split() == ["24", "0"]

@@ -1,14 +1,15 @@
 """The ``chainrule`` command: the engine, the pictures and the networks from a terminal.
 
 Each subcommand is one plain function ``run_<name>(args) -> exit status``;
-``build_parser`` wires them to argparse and ``main`` turns every error a user
-can cause (a formula that does not parse, a value that is not a number, a
-folder that cannot be written) into one short message on stderr and exit
-status 2, never a traceback.
+``add_<name>_command`` declares its arguments (one small function per
+command, so a new option touches only its command); ``build_parser`` wires
+them to argparse, and ``main`` turns every error a user can cause (a formula
+that does not parse, a value that is not a number, a folder that cannot be
+written) into one short message on stderr and exit status 2, never a traceback.
 
-Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug (or a
-graph could not be rendered); 2 bad input; 130 interrupted (Ctrl-C); 141 the
-reader of our output went away (``chainrule steps ... | head``).
+Exit statuses: 0 fine; 1 ``check`` found a gradient it calls a bug, training
+diverged, or a graph could not be rendered; 2 bad input; 130 interrupted
+(Ctrl-C); 141 the reader of our output went away (``chainrule steps ... | head``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ import math
 import os
 import sys
 import unicodedata
+from importlib import metadata
 from pathlib import Path
 
-from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.autograd import ExpressionError, count_paths, gradcheck
+from chainrule.autograd.expr import formula_functions
+from chainrule.autograd.files import is_stream, resolve_target
+from chainrule.autograd.graph import count_text, iter_paths
+from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
 
@@ -41,14 +47,22 @@ DATASETS = {
     "spirals": ("make_spirals", 100, 0.05),
     "blobs": ("make_blobs", 100, 0.5),
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-INITS = ("he", "xavier", "uniform")
+#: Sizes past which train and vanish refuse up front (exit 2): past them the scalar graph of one step
+#: (about 250 bytes a node) would take gigabytes, and the run would end in a MemoryError after minutes.
+MAX_POINTS = 100_000
+MAX_WIDTH = 1_000  # neurons in one layer
+MAX_LAYERS = 1_000  # hidden layers
+MAX_STEP_GRAPH = 5_000_000  # points per step x parameters: about the nodes one step's graph holds
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class UsageError(Exception):
     """Bad input on the command line: the message is shown as is, and the exit status is 2."""
+
+
+class Failure(Exception):
+    """The input was fine but the run failed (training diverged): the message as is, exit status 1."""
 
 
 # --- reading the command line ----------------------------------------------------------
@@ -68,10 +82,10 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
             name, sep, text = part.partition("=")
             name, text = name.strip(), text.strip()
             if not sep:
-                raise UsageError(f"--at: {shown(part)!r} is not of the form name=number, "
+                raise UsageError(f"--at: {printable(part)!r} is not of the form name=number, "
                                  "as in --at x=1.5,w=0.8")
             if not name.isidentifier():
-                raise UsageError(f"--at: {shown(name)!r} is not a name (letters, digits and _, not starting "
+                raise UsageError(f"--at: {printable(name)!r} is not a name (letters, digits and _, not starting "
                                  "with a digit)")
             # Python reads a name in a formula in its NFKC form (the name ℌ is H), so the value's name must be
             # read the same way to be found.
@@ -79,9 +93,9 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
             try:
                 value = float(text)
             except ValueError:
-                raise UsageError(f"--at: the value of {name}, {shown(text)!r}, is not a number") from None
+                raise UsageError(f"--at: the value of {name}, {printable(text)!r}, is not a number") from None
             if not math.isfinite(value):
-                raise UsageError(f"--at: the value of {name} must be a finite number, got {shown(text)}")
+                raise UsageError(f"--at: the value of {name} must be a finite number, got {printable(text)}")
             if name in values:
                 raise UsageError(f"--at: {name} is given twice")
             values[name] = value
@@ -93,7 +107,7 @@ def parse_at(items: list[str] | None) -> dict[str, float]:
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def shown(text: str) -> str:
+def printable(text: str) -> str:
     """``text`` safe to print on a terminal: every character a terminal acts on becomes U+FFFD.
 
     Those are the control characters (escape sequences, carriage returns), lone
@@ -113,9 +127,9 @@ def acts_on_terminal(c: str) -> bool:
 
 def formula_error(error: ExpressionError) -> str:
     """The error, the offending line and a caret under the column."""
-    lines = [f"error in the formula at line {error.line}, column {error.column}: {shown(error.message)}"]
+    lines = [f"error in the formula at line {error.line}, column {error.column}: {printable(error.message)}"]
     if error.text:
-        text = shown(error.text)
+        text = printable(error.text)
         # Tabs stay tabs under the caret, so it lands under the same column as on screen.
         pad = "".join("\t" if c == "\t" else " " for c in text[: error.column - 1])
         lines += [f"    {text}", f"    {pad}^"]
@@ -134,18 +148,33 @@ def build(formula: str, at: list[str] | None) -> autograd.Expression:
 
 
 def writable(path: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> Path:
-    """Check before any work that ``path`` can be written: its folder exists and is writable."""
+    """Check before any work that ``path`` can be written: its folder exists and is writable.
+
+    A symbolic link is judged by the file it points to (that is what gets written);
+    a FIFO or a character device such as /dev/null is written in place, so it only
+    has to be writable itself.
+    """
+    if str(path) == "":
+        raise UsageError("an empty path names no file: give a file name, or leave the option out")
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"cannot write {shown(str(path))}: it is a folder")
-    if suffixes is not None and target.suffix.lower() not in suffixes:
-        raise UsageError(f"{shown(str(path))}: cannot tell what to write from the extension "
+    real = resolve_target(target)
+    if real.is_dir():
+        raise UsageError(f"cannot write {printable(str(path))}: it is a folder")
+    if suffixes is not None and target.suffix.lower() not in suffixes and not is_stream(real):
+        raise UsageError(f"{printable(str(path))}: cannot tell what to write from the extension "
                          f"{target.suffix or '(none)'}; use {', '.join(suffixes)}")
-    folder = target.parent if str(target.parent) else Path(".")
+    if is_stream(real):
+        if not os.access(real, os.W_OK):
+            raise UsageError(f"cannot write {printable(str(path))}: permission denied")
+        return target
+    if real.exists() and not real.is_file():
+        raise UsageError(f"cannot write {printable(str(path))}: it is not a regular file, a FIFO or a "
+                         "character device")
+    folder = real.parent
     if not folder.is_dir():
-        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} does not exist")
+        raise UsageError(f"cannot write {printable(str(path))}: the folder {printable(str(folder))} does not exist")
     if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write {shown(str(path))}: the folder {shown(str(folder))} is not writable")
+        raise UsageError(f"cannot write {printable(str(path))}: the folder {printable(str(folder))} is not writable")
     return target
 
 
@@ -154,11 +183,35 @@ def layer_widths(text: str) -> list[int]:
     try:
         widths = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(f"--layers: {shown(text)!r} is not a list of whole numbers, "
+        raise UsageError(f"--layers: {printable(text)!r} is not a list of whole numbers, "
                          "as in --layers 16,16") from None
     if not widths or any(w < 1 for w in widths):
-        raise UsageError(f"--layers: every layer needs a width of at least 1, got {shown(text)!r}")
+        raise UsageError(f"--layers: every layer needs a width of at least 1, got {printable(text)!r}")
+    if len(widths) > MAX_LAYERS or max(widths) > MAX_WIDTH:
+        raise UsageError(f"--layers: at most {MAX_LAYERS:,} layers of at most {MAX_WIDTH:,} neurons each, "
+                         f"got {len(widths):,} layer(s), the widest {max(widths):,}")
     return widths
+
+
+def at_most(limit: int, what: str):
+    """argparse type: a whole number from 1 to ``limit``; ``what`` says why there is a limit."""
+
+    def read(text: str) -> int:
+        n = positive_int(text)
+        if n > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit:,} ({what}), got {n:,}")
+        return n
+
+    return read
+
+
+def check_step_size(points_per_step: int, widths: list[int], advice: str, nin: int = 2) -> None:
+    """Refuse a network and batch whose one step would build more than MAX_STEP_GRAPH nodes."""
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip([nin, *widths[:-1]], widths, strict=True))
+    if points_per_step * parameters > MAX_STEP_GRAPH:
+        raise UsageError(f"one step would build a graph of about {points_per_step * parameters:,} nodes "
+                         f"({points_per_step:,} points x {parameters:,} parameters), more than the "
+                         f"{MAX_STEP_GRAPH:,} this command allows; {advice}")
 
 
 def positive_int(text: str) -> int:
@@ -191,13 +244,15 @@ def wrote(path: Path, what: str) -> None:
 
 
 def run_tour(args: argparse.Namespace) -> int:
+    if args.out == "":
+        raise UsageError("-o: an empty path names no folder; give a folder, or leave -o out for chainrule-out")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"cannot write into {shown(str(out))}: it is a file, not a folder")
+        raise UsageError(f"cannot write into {printable(str(out))}: it is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"cannot make the folder {shown(str(out))}: {e.strerror}") from None
+        raise UsageError(f"cannot make the folder {printable(str(out))}: {e.strerror}") from None
     writable(out / "graph.svg")
 
     values = ", ".join(f"{k} = {v:g}" for k, v in COURSE_VALUES.items())
@@ -227,11 +282,11 @@ def run_tour(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    target = writable(args.out, GRAPH_SUFFIXES) if args.out else None
+    target = writable(args.out, GRAPH_SUFFIXES) if args.out is not None else None
     expression = build(args.formula, args.at)
     root = expression.output
     root.backward()
-    dot = drawn(lambda: to_dot(root, show_grad=True, show_local=True))
+    dot = refusing_large_graphs(lambda: to_dot(root, show_grad=True, show_local=True))
     if target is None:
         sys.stdout.write(dot.source)
         return 0
@@ -241,13 +296,13 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_steps(args: argparse.Namespace) -> int:
-    target = writable(args.out) if args.out else None
+    target = writable(args.out) if args.out is not None else None
     expression = build(args.formula, args.at)
     root = expression.output
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        drawn(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
+        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
@@ -259,7 +314,7 @@ def run_steps(args: argparse.Namespace) -> int:
     return 0
 
 
-def drawn(draw):
+def refusing_large_graphs(draw):
     """``draw()``, with a graph too large to draw refused in the command's words (to_dot's own
     advice names Python arguments the command does not have)."""
     try:
@@ -270,26 +325,44 @@ def drawn(draw):
                          "of any size as text") from None
 
 
-def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000) -> str:
-    """Every path from ``root`` down to ``wrt``, its edge locals and their product, then the sums."""
+#: The most text ``paths`` lists before it only counts: a 1 KB formula can have 10,000 paths of a thousand
+#: nodes each (28 MB of table), and a few doublings more would exhaust memory.
+MAX_PATHS_TEXT = 1_000_000  # characters
+
+
+def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000,
+                max_text: int = MAX_PATHS_TEXT) -> str:
+    """The paths from ``root`` down to ``wrt``, their edge locals and products, then the sums.
+
+    At most ``limit`` paths and about ``max_text`` characters are listed, found one at a time so the
+    rest are never built; the count and the sum of the rest (backprop's total less the listed sum)
+    close the table.
+    """
     root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
     root.backward()
-    try:
-        found = paths(root, wrt, limit=limit)
-    except TooManyPaths as e:
-        return (f"{e.count:,} paths lead from {label(root)} to {label(wrt)}, more than --limit {limit:,}: "
-                f"too many to list.\nbackprop's d{label(root)}/d{label(wrt)} = {num(wrt.grad)}, "
-                "found in one pass that never lists them.")
-    rows = []
-    for n, path in enumerate(found, start=1):
+    count = count_paths(root, wrt)
+    rows, products, size = [], [], 0
+    for path in iter_paths(root, wrt):
+        if len(rows) == limit or size > max_text:
+            break
         route = " -> ".join(label(node) for node in path.nodes)
         factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
-        rows.append((str(n), route, factors, num(path.product)))
-    total = math.fsum(p.product for p in found)
-    lines = [table(("path", "route", "local derivatives", "product"), rows)]
+        rows.append((str(len(rows) + 1), route, factors, num(path.product)))
+        products.append(path.product)
+        size += len(route) + len(factors) + 30
+    listed = math.fsum(products)
     d = f"d{label(root)}/d{label(wrt)}"
-    count = "1 path" if len(found) == 1 else f"{len(found)} paths"
-    lines.append(f"sum over {count}: {num(total)}")
+    lines = [table(("path", "route", "local derivatives", "product"), rows)] if rows else []
+    if len(rows) == count:
+        paths_word = "1 path" if count == 1 else f"{count} paths"
+        lines.append(f"sum over {paths_word}: {num(listed)}")
+    else:
+        why = f"--limit {limit:,}" if len(rows) == limit else f"the first {max_text:,} characters"
+        lines.append(f"{count_text(count)} paths lead from {label(root)} to {label(wrt)}; listed {len(rows):,} "
+                     f"({why}), whose products sum to {num(listed)}")
+        rest = count - len(rows)
+        others = "the other path sums" if rest == 1 else f"the other {count_text(rest)} paths sum"
+        lines.append(f"{others} to {num(wrt.grad - listed)} (backprop's {d} less the listed sum)")
     lines.append(f"backprop's {d}:  {num(wrt.grad)}")
     return "\n".join(lines)
 
@@ -299,7 +372,7 @@ def run_paths(args: argparse.Namespace) -> int:
     names = {**expression.variables, **expression.nodes}
     if args.wrt not in names:
         known = ", ".join(sorted(names)) or "none"
-        raise UsageError(f"--wrt: the formula has no {shown(args.wrt)!r}; its names are {known}")
+        raise UsageError(f"--wrt: the formula has no {printable(args.wrt)!r}; its names are {known}")
     root = expression.output
     print(f"Every path from {label(root)} down to {args.wrt}, and the product of the local derivatives "
           "along it:")
@@ -329,21 +402,26 @@ def boundary_path(plot: Path) -> Path:
 def run_train(args: argparse.Namespace) -> int:
     from chainrule import nn
 
-    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     widths = layer_widths(args.layers)
     maker, default_n, default_noise = DATASETS[args.dataset]
     n = args.points if args.points is not None else default_n
     noise = args.noise if args.noise is not None else default_noise
     X, y = getattr(nn.data, maker)(n, noise=noise, seed=args.seed)
     classes = max(y) + 1
+    check_step_size(min(args.batch_size or n, n), [*widths, 1 if classes == 2 else classes],
+                    "use fewer points per step (--batch-size) or smaller --layers")
     model = nn.MLP(2, [*widths, 1 if classes == 2 else classes], activation=args.activation, seed=args.seed)
     loss = "hinge" if classes == 2 else "cross_entropy"
     print(f"{args.dataset}: {n} points, {classes} classes, noise {noise:g}")
     batches = f"batches of {args.batch_size}" if args.batch_size else "all points each step"
     print(f"{model}: {len(model.parameters())} parameters; loss {loss}; {args.steps} steps of Adam, "
           f"lr {args.lr:g}, {batches}")
-    history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                     seed=args.seed, compiled=args.compiled)
+    try:
+        history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         seed=args.seed, compiled=args.compiled)
+    except nn.train.TrainingDiverged as e:
+        raise Failure(str(e)) from None
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
     print(f"accuracy {nn.accuracy(model, X, y):.1%} on all {n} points after training")
     if plot is not None:
@@ -354,11 +432,14 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+VANISH_POINTS = 16
+
+
 def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
     """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
     from chainrule import nn
 
-    X, y = nn.make_moons(16, noise=0.1, seed=seed)
+    X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=seed)
     model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
     loss = nn.mse([model(x) for x in X], [float(t) for t in y])
     model.zero_grad()
@@ -367,12 +448,13 @@ def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) 
 
 
 def run_vanish(args: argparse.Namespace) -> int:
-    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot else None
+    plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     activations = [a.strip() for a in args.activations.split(",") if a.strip()]
     unknown = [a for a in activations if a not in ACTIVATIONS]
     if unknown or not activations:
-        raise UsageError(f"--activations: unknown {', '.join(map(shown, unknown)) or '(none given)'}; "
+        raise UsageError(f"--activations: unknown {', '.join(map(printable, unknown)) or '(none given)'}; "
                          f"choose from {', '.join(ACTIVATIONS)}")
+    check_step_size(VANISH_POINTS, [args.width] * args.depth + [1], "use a smaller --depth or --width")
     norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
     layers = args.depth + 1
     print(f"Gradient norm of each layer's parameters (weights and biases), input side first, in an MLP\n"
@@ -397,8 +479,8 @@ def run_vanish(args: argparse.Namespace) -> int:
 
 AT_HELP = "the inputs' values, as in x=1.5,w=0.8 (repeat --at or separate with commas)"
 FORMULA_HELP = ("the formula: expressions and assignments separated by ; or newlines, the last one the "
-                "output, as in 'z = w*x + b; L = (1 - sigmoid(z))**2'. "
-                "Functions: exp log tanh sigmoid relu sin cos sqrt abs sum")
+                "output, as in 'z = w*x + b; L = (1 - sigmoid(z))^2' (^ and ** both mean power). "
+                "Constants: pi e. Functions: " + " ".join(sorted(formula_functions())))
 
 DESCRIPTION = """\
 Backpropagation, one node at a time.
@@ -429,7 +511,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         # argparse repeats what it could not read (unrecognized arguments: ...) as it was typed.
-        self.exit(2, f"{self.prog}: {shown(message)}\n(see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: {printable(message)}\n(see {self.prog} --help)\n")
 
     # The formula is optional to argparse only so that read_arguments can take one that starts with a
     # minus sign; to the user it is required, and the usage line says so.
@@ -474,10 +556,26 @@ def read_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subparser per command, each built by its own ``add_<name>_command``."""
     parser = Parser(prog="chainrule", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"chainrule {chainrule_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(sub)
+    return parser
 
+
+def chainrule_version() -> str:
+    """The installed distribution's version, as pip sees it."""
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+def add_tour_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "tour", "the course's worked example end to end", f"""\
 The course's worked example, {COURSE_TITLE} at w = 0.8, x = 1.5,
 b = 0.1, y = 1: the forward values, every step of the backward pass, dL/dw
@@ -487,7 +585,10 @@ example:
   chainrule tour -o out/      then open out/stepper.html in a browser""", run_tour)
     p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
                    help="folder for graph.svg and stepper.html (default: chainrule-out)")
+    return p
 
+
+def add_graph_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "graph", "draw a formula's graph with values and gradients", """\
 Draw the computational graph of a formula after one backward pass: each box
 shows a value's data and grad, each edge into an op the local derivative
@@ -499,7 +600,10 @@ examples:
   chainrule graph "x*x + x" --at x=3 | dot -Tpng > graph.png""", run_graph)
     _formula_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE", help="write the picture here (.svg, .dot, .png, .pdf)")
+    return p
 
+
+def add_steps_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "steps", "the backward pass one step at a time, and the HTML stepper", """\
 Print the forward values and the backward pass step by step: at each node the
 upstream gradient, and for each parent the local derivative, their product and
@@ -514,7 +618,10 @@ examples:
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
     p.add_argument("--quiz", action="store_true",
                    help="in the page, ask for each parent's new grad before showing it (right within 0.1%%)")
+    return p
 
+
+def add_paths_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "paths", "a gradient as a sum over paths", """\
 The multi-path chain rule: dL/dx is the sum, over every path from the output
 L down to x, of the product of the local derivatives along the path. Lists
@@ -527,8 +634,12 @@ examples:
     p.add_argument("--wrt", required=True, metavar="NAME",
                    help="the input (or assigned name) to differentiate by")
     p.add_argument("--limit", type=positive_int, default=10_000,
-                   help="list at most this many paths; past it, only count them (default: 10000)")
+                   help="list at most this many paths (and at most 1 MB of text); count and sum the rest "
+                        "(default: 10000)")
+    return p
 
+
+def add_check_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "check", "compare backprop with numerical gradients", """\
 Gradient check: backprop's dL/dp for each input p beside the central
 difference (L(p + eps) - L(p - eps)) / (2 eps), and their relative error
@@ -540,7 +651,10 @@ examples:
     _formula_arguments(p)
     p.add_argument("--eps", type=positive_float, default=1e-5,
                    help="the nudge of central differences (default: 1e-5)")
+    return p
 
+
+def add_train_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "train", "train a small network on a toy data set", """\
 Train an MLP (2 inputs, hidden layers as given, one output for two classes or
 one per class) with Adam on a built-in data set, showing a progress bar on a
@@ -558,13 +672,17 @@ examples:
     p.add_argument("--steps", type=positive_int, default=100, help="training steps (default: 100)")
     p.add_argument("--lr", type=positive_float, default=0.05, help="Adam's learning rate (default: 0.05)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="points per step (default: all)")
-    p.add_argument("--points", type=positive_int, default=None, help="size of the data set (default: 100)")
+    p.add_argument("--points", type=at_most(MAX_POINTS, "the data set is pure Python"), default=None,
+                   help=f"size of the data set (default: 100, at most {MAX_POINTS:,})")
     p.add_argument("--noise", type=float, default=None, help="jitter of the points (default: per data set)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
     p.add_argument("--compiled", action="store_true",
                    help="replay each step with autograd.compile (numpy), much faster on the full batch")
     p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
+    return p
 
+
+def add_vanish_command(sub) -> argparse.ArgumentParser:
     p = _command(sub, "vanish", "vanishing gradients in a deep network", """\
 Build a deep MLP per activation, run one backward pass and print the gradient
 norm of each layer's weights, input side first. With sigmoid, whose slope is
@@ -573,13 +691,26 @@ gradient. With relu it stays of the same order.""", """\
 examples:
   chainrule vanish
   chainrule vanish --depth 20 --activations sigmoid,tanh,relu --plot vanish.png""", run_vanish)
-    p.add_argument("--depth", type=positive_int, default=12, help="hidden layers (default: 12)")
-    p.add_argument("--width", type=positive_int, default=16, help="neurons per hidden layer (default: 16)")
+    p.add_argument("--depth", type=at_most(MAX_LAYERS, "a graph node per weight"), default=12,
+                   help=f"hidden layers (default: 12, at most {MAX_LAYERS:,})")
+    p.add_argument("--width", type=at_most(MAX_WIDTH, "a graph node per weight"), default=16,
+                   help=f"neurons per hidden layer (default: 16, at most {MAX_WIDTH:,})")
     p.add_argument("--activations", default="sigmoid,relu", help="comma-separated (default: sigmoid,relu)")
     p.add_argument("--init", choices=INITS, default="he", help="weight initialisation (default: he)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
     p.add_argument("--plot", metavar="FILE", help="write the norms per layer as a plot (.png, .svg, .pdf)")
-    return parser
+    return p
+
+
+COMMANDS = (
+    add_tour_command,
+    add_graph_command,
+    add_steps_command,
+    add_paths_command,
+    add_check_command,
+    add_train_command,
+    add_vanish_command,
+)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -592,6 +723,11 @@ def fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    # Started with standard output or error closed (``chainrule tour -o d >&-``), Python sets them to
+    # None; the files are still written, what would be printed goes nowhere, and the status still tells.
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as we do
     try:
         args = read_arguments(build_parser(), argv)
         try:
@@ -600,15 +736,18 @@ def main(argv: list[str] | None = None) -> int:
             return fail(formula_error(e))
         except UsageError as e:
             return fail(str(e))
+        except Failure as e:
+            print(f"chainrule: {printable(str(e))}", file=sys.stderr)
+            return 1
         except BrokenPipeError:
             raise  # not a file of ours: handled below
         except OSError as e:  # a file we were asked to write
-            where = f" {shown(str(e.filename))}" if e.filename else ""
+            where = f" {printable(str(e.filename))}" if e.filename else ""
             return fail(f"cannot write{where}: {e.strerror or e}")
         except (ValueError, ArithmeticError) as e:  # a domain error or a refusal from the engine, nn or viz
-            return fail(shown(str(e)))
+            return fail(printable(str(e)))
         except RuntimeError as e:  # Graphviz missing or refusing: not the user's input
-            print(f"chainrule: {shown(str(e))}", file=sys.stderr)
+            print(f"chainrule: {printable(str(e))}", file=sys.stderr)
             return 1
         finally:
             sys.stdout.flush()  # a closed pipe shows up here, inside the BrokenPipeError handler

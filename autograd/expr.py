@@ -33,11 +33,10 @@ import tokenize
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from . import functions
-from .ops import OPS
-from .value import Value, apply, as_value
+from . import ops
+from .value import Value, call
 
 MAX_LENGTH = 10_000  # characters
 MAX_NESTING = 100  # levels of brackets
@@ -66,31 +65,13 @@ class FormulaFunction:
 
 def formula_functions() -> dict[str, FormulaFunction]:
     """The functions a formula may call, read from the op table at each call (so a row registered at run
-    time is callable at once): every one-input row named as a function (``neg`` is written ``-x``), the
-    n-ary ``sum``, and ``max``, ``min``, ``leaky_relu`` (two inputs, or one and an optional slope) once
-    their rows exist.
-
-    This is the one place the parser learns its functions. When the op rows carry their formula name,
-    it becomes ``ops.formula_functions()`` read row by row: name, arity, params, and ``apply``.
+    time is callable at once): every row that has a formula ``name``, with its inputs (``arity``; -1 for
+    any number) and its optional number params (``leaky_relu(x, 0.1)``'s slope).
     """
-    table = {symbol: FormulaFunction(symbol, 1, _applier(op))
-             for symbol, op in OPS.items() if op.arity == 1 and symbol.isidentifier() and symbol != "neg"}
-    table["sum"] = FormulaFunction("sum", -1, lambda *terms: functions.sum(terms))
-    for symbol, arity, optional in (("max", 2, 0), ("min", 2, 0), ("leaky_relu", 1, 1)):
-        if symbol in OPS:
-            table[symbol] = FormulaFunction(symbol, arity, _applier(OPS[symbol]), optional)
-    return table
-
-
-def _applier(op) -> Callable[..., Value]:
-    """``make`` for a row: its node over the given Values (a number among them becomes a leaf)."""
-
-    def make(*args):
-        values = [as_value(a) for a in args[: op.arity]]
-        params = tuple(args[op.arity:])
-        return apply(op, values, params=params) if params else apply(op, values)
-
-    return make
+    return {
+        name: FormulaFunction(name, op.arity, partial(call, op), len(op.params))
+        for name, op in ops.formula_functions().items()
+    }
 
 
 class ExpressionError(ValueError):

@@ -40,6 +40,7 @@ from html.parser import HTMLParser
 
 import pytest
 from chainrule.autograd import Value, topological_order
+from chainrule.autograd.names import display_names
 from chainrule.viz import render, stepper_html, to_dot
 from chainrule.viz.frames import frame_dots
 from chainrule.viz.render import run_engine
@@ -115,8 +116,10 @@ def named_graph() -> Value:
 def expected_boxes(root: Value) -> dict[str, list[str]]:
     """Box id -> the texts it must show, top to bottom."""
     boxes = {}
-    for i, node in enumerate(topological_order(root)):
-        name = shown_lines(node.name) if node.name else []
+    order = topological_order(root)
+    names = display_names(order)  # an unnamed node shows its display name (const1 ...)
+    for i, node in enumerate(order):
+        name = shown_lines(names[node])
         boxes[f"v{i}"] = [*name, f"data {node.data:.4g}", f"grad {node.grad:.4g}"]
     return boxes
 
@@ -161,13 +164,12 @@ def test_the_dot_is_read_by_graphviz_with_each_box_as_drawn():
     result = subprocess.run(["dot", "-Tjson0"], input=source.encode("utf-8"), capture_output=True,
                             timeout=120)
     labels = {o["name"]: o["label"] for o in json.loads(result.stdout)["objects"] if "label" in o}
-    for i, node in enumerate(topological_order(root)):
+    order = topological_order(root)
+    names = display_names(order)
+    for i, node in enumerate(order):
         fields = record_fields(labels[f"v{i}"])
-        if node.name:
-            assert len(fields) == 3, (node.name, fields)  # name, data, grad: nothing split, nothing added
-            assert fields[0] == escaped(node.name).lstrip(" \n").strip(" "), (node.name, fields)
-        else:
-            assert len(fields) == 2, fields
+        assert len(fields) == 3, (node.name, fields)  # name, data, grad: nothing split, nothing added
+        assert fields[0] == escaped(names[node]).lstrip(" \n").strip(" "), (node.name, fields)
         assert fields[-2:] == [f"data {node.data:.4g}", f"grad {node.grad:.4g}"]
 
 

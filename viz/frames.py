@@ -25,6 +25,7 @@ from pathlib import Path
 import graphviz
 from chainrule.autograd import Value, backward_steps, topological_order
 from chainrule.autograd.files import atomic_write
+from chainrule.autograd.names import display_names, operand
 
 from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, local_labels, num, value_fields
 from .modules import clusters, consumers
@@ -40,9 +41,11 @@ UPDATED = "#ea580c"  # border of the parents the current step updates: orange
 MAX_EDGES_IN_CAPTION = 3
 
 
-def call(node: Value) -> str:
-    """How a caption names a node: its name, else the formula that made it."""
-    return node.name or formula(node)
+def call(node: Value, names: dict[Value, str] | None = None) -> str:
+    """How a caption names a node: its display name (``autograd.names``: its own name, or ``mul1`` ...)."""
+    if names is None:
+        names = display_names(topological_order(node))
+    return names[node]
 
 
 def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False,
@@ -62,6 +65,7 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
     for node in order:
         node.grad = 0.0
     where = indices(order)
+    names = display_names(order)
     children = [len(c) for c in consumers(order)]
     groups = clusters(order) if group_modules else {}
     steps_total = sum(1 for node in order if not node.is_leaf)
@@ -77,14 +81,15 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
             before.setdefault(where[edge.parent], edge.before)
         looks = []
         for i, node in enumerate(order):
-            looks.append(_look(node, i, current, before, sent[i], children[i], is_root=node is root))
+            looks.append(_look(node, i, current, before, sent[i], children[i], is_root=node is root,
+                               name=names[node]))
         scene = Scene(order, looks, clusters=groups)
         scene.highlight_nodes.add(current)
         scene.edge_text.update(local)
         for k, edge in enumerate(step.edges):
             scene.edge_text[(current, k)] = product_text(edge.local, step.upstream, edge.contribution)
             scene.highlight_edges.add((current, k))
-        scene.caption = _caption(step, steps_total, root)
+        scene.caption = _caption(step, steps_total, root, names)
         frames.append(draw_scene(scene))
     return frames
 
@@ -95,7 +100,7 @@ def product_text(local: float, upstream: float, contribution: float) -> str:
 
 
 def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int, children: int,
-          is_root: bool) -> Look:
+          is_root: bool, name: str) -> Look:
     if is_root or sent == children:
         state = FINAL
     elif sent:
@@ -112,7 +117,7 @@ def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int
         words = "final, sending now"
     else:
         words = state
-    fields = value_fields(node, grad) + (words,)
+    fields = value_fields(node, grad, name) + (words,)
     if i in before:
         return Look(fields, STATE_FILL[state], border=UPDATED, penwidth=2.5)
     if i == current:
@@ -120,19 +125,17 @@ def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int
     return Look(fields, STATE_FILL[state], penwidth=2.0 if is_root else 1.0, dashed=state == NOT_REACHED)
 
 
-def _caption(step, steps_total: int, root: Value) -> str:
+def _caption(step, steps_total: int, root: Value, names: dict[Value, str]) -> str:
     """Two to five lines over the frame: which node, its upstream gradient, its rule, what it sends."""
     node = step.node
-    out = root.name or "L"
+    out = operand(names[root])
     lines = [
-        f"Backward step {step.index + 1} of {steps_total}: {call(node)}"
-        + (f" = {formula(node)}" if node.name else ""),
-        f"upstream d{out}/d{node.name or '(' + formula(node) + ')'} = {num(step.upstream)};   "
-        f"local rule: {step.rule}",
+        f"Backward step {step.index + 1} of {steps_total}: {names[node]} = {formula(node, names)}",
+        f"upstream ∂{out}/∂{operand(names[node])} = {num(step.upstream)};   local rule: {step.rule}",
     ]
     for edge in step.edges[:MAX_EDGES_IN_CAPTION]:
         lines.append(
-            f"to {call(edge.parent)}: {product_text(edge.local, step.upstream, edge.contribution)}, "
+            f"to {names[edge.parent]}: {product_text(edge.local, step.upstream, edge.contribution)}, "
             f"its grad {num(edge.before)} → {num(edge.after)}"
         )
     if len(step.edges) > MAX_EDGES_IN_CAPTION:

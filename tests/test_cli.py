@@ -130,7 +130,7 @@ def test_steps_prints_every_edge_and_writes_the_page(tmp_path):
         ["b", "d(a*b)/db = a", "2", "2", "0 -> 2"],
     ]
     data = page_json(tmp_path / "s.html")
-    assert data["quiz"] is True and data["title"] == "c = a*b + a"
+    assert data["quiz"] == "grad" and data["title"] == "c = a*b + a"
     grads = {n["label"]: n["grad"] for n in data["nodes"]}
     assert grads == {"a": -2.0, "b": 2.0, "mul1": 1.0, "c": 1.0}
 

@@ -50,7 +50,7 @@ def test_steps_in_the_page_are_the_engines_steps():
     index = {node: i for i, node in enumerate(order)}
     steps = list(autograd.backward_steps(reference))
     assert data["root"] == len(order) - 1
-    assert [n["label"] for n in data["nodes"]] == ["y", "w", "x", "(*)", "b", "z", "h", "(-)", "L"]
+    assert [n["label"] for n in data["nodes"]] == ["y", "w", "x", "mul1", "b", "z", "h", "sub1", "L"]
     assert len(data["steps"]) == len(steps) == 5
     for got, want in zip(data["steps"], steps, strict=True):
         assert got["node"] == index[want.node]
@@ -80,10 +80,11 @@ def test_final_grads_match_the_closed_form():
 
 def test_each_edge_gets_the_rule_of_its_input():
     data = page_data(stepper_html(course().output))
-    mul = next(s for s in data["steps"] if s["rule"].startswith("d(a*b)"))
-    assert [e["rule"] for e in mul["edges"]] == ["d(a*b)/da = b", "d(a*b)/db = a"]
+    mul = next(s for s in data["steps"] if s["rule"].startswith("d(w*x)"))
+    assert [e["rule"] for e in mul["edges"]] == ["d(w*x)/dw = x", "d(w*x)/dx = w"]
+    assert [e["math"] for e in mul["edges"]] == ["\u2202(w\u00d7x)/\u2202w = x", "\u2202(w\u00d7x)/\u2202x = w"]
     sig = next(s for s in data["steps"] if "sigmoid" in s["rule"])
-    assert sig["edges"][0]["rule"] == "d sigmoid(a)/da = sigmoid(a)*(1 - sigmoid(a))"
+    assert sig["edges"][0]["rule"] == "d sigmoid(z)/dz = sigmoid(z)*(1 - sigmoid(z))"
 
 
 class Tags(HTMLParser):
@@ -180,7 +181,7 @@ def test_a_zero_first_contribution_still_makes_the_second_a_sum():
     # relu is off at a = -1 and its step runs first: it sends 0, so a's grad is still 0 when
     # the second path (through tanh) arrives.
     data = page_data(stepper_html(autograd.parse("L = tanh(a) + relu(a)", a=-1.0).output))
-    assert [data["nodes"][s["node"]]["label"] for s in data["steps"]] == ["L", "(relu)", "(tanh)"]
+    assert [data["nodes"][s["node"]]["label"] for s in data["steps"]] == ["L", "relu1", "tanh1"]
     label = [n["label"] for n in data["nodes"]]
     edges = {(label[e["parent"]], e["arrival"]): e for s in data["steps"] for e in s["edges"]}
     second = edges[("a", 2)]
@@ -284,7 +285,7 @@ def test_path_writes_the_same_page(tmp_path):
     target = tmp_path / "steps.html"
     page = stepper_html(course().output, target, quiz=True)
     assert target.read_text(encoding="utf-8") == page
-    assert page_data(page)["quiz"] is True
+    assert page_data(page)["quiz"] == "grad"  # quiz=True is the grad quiz
     assert '<body class="stepper quiz">' in page
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
     with pytest.raises(OSError):

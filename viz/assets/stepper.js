@@ -807,8 +807,8 @@
 
   /** The default zoom: text at 16 px or more for a graph of up to 16 nodes, 12 px for a larger one. */
   function defaultScale() {
-    if (N <= 16) return Math.max(textScale(16.5), Math.min(fitScale(), textScale(26)));
-    return Math.max(textScale(12.5), Math.min(fitScale(), textScale(16.5)));
+    if (N <= 16) return Math.max(textScale(17), Math.min(fitScale(), textScale(26)));
+    return Math.max(textScale(13), Math.min(fitScale(), textScale(16.5)));
   }
 
   /** Zoom to s keeping the graph point under (cx, cy) where it is on the screen. */
@@ -892,7 +892,17 @@
       bottom: box.top + graphBox.clientHeight - 4};
     let r = {left: Math.min(...rects.map((q) => q.left)), top: Math.min(...rects.map((q) => q.top)),
       right: Math.max(...rects.map((q) => q.right)), bottom: Math.max(...rects.map((q) => q.bottom))};
-    if (r.right - r.left > inner.right - inner.left || r.bottom - r.top > inner.bottom - inner.top) r = rects[0];
+    const shrink = Math.min((inner.right - inner.left) / (r.right - r.left), (inner.bottom - inner.top) / (r.bottom - r.top));
+    if (shrink < 1) {
+      // The step does not fit (a phone, a wide node): zoom out until it does, while text stays readable.
+      const s = Math.max(textScale(9), scale * shrink * 0.95);
+      if (s < scale) {
+        setScale(s);
+        bringIntoView(ids);
+        return;
+      }
+      r = rects[0];
+    }
     const visible = r.left >= inner.left && r.right <= inner.right && r.top >= inner.top && r.bottom <= inner.bottom;
     if (visible) return;
     graphBox.scrollLeft += (r.left + r.right) / 2 - (inner.left + inner.right) / 2;

@@ -306,7 +306,7 @@ def test_the_page_holds_every_name_as_data_and_adds_no_markup(tmp_path):
     assert parser.title == escaped(TITLE)  # the heading: the title as text, spelled as the graph spells it
     data = page_data(page)
     assert data["title"] == TITLE
-    assert [n["name"] for n in data["nodes"]] == [n.name for n in topological_order(root)]  # exactly
+    assert [n["user"] for n in data["nodes"]] == [n.name for n in topological_order(root)]  # exactly
 
 
 def test_a_lone_surrogate_in_a_name_or_title_still_makes_a_page(tmp_path):
@@ -357,6 +357,7 @@ def test_in_chromium_every_name_is_literal_text_and_nothing_runs(open_page, host
         assert boxes[box][: len(name_lines)] == name_lines, (box, boxes[box])
     # Each step's explanation names the node stepping; each node's view names the node.
     steps = [n for n in order if n.parents][::-1]
+    page.evaluate(f"window.chainrule.step({len(steps) + 1})")  # past the forward pass: the backward start
     for node in steps:
         page.keyboard.press("ArrowRight")
         assert node.name in page.text_content("#explain"), node.name

@@ -25,6 +25,8 @@ from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
 from chainrule import autograd
 
 from .dot import GraphTooLarge, to_dot
+from .frames import FRAME_FORMATS, save_frames
+from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
@@ -45,6 +47,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("he", "xavier", "uniform")
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
 
 
 class UsageError(Exception):
@@ -241,21 +244,69 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_steps(args: argparse.Namespace) -> int:
-    target = writable(args.out) if args.out else None
+    target = writable(args.out, PAGE_SUFFIXES) if args.out else None
+    frames = frames_folder(args.frames) if args.frames else None
     expression = build(args.formula, args.at)
     root = expression.output
+    params = update_params(args, expression)
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        drawn(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
+        drawn(lambda: stepper_html(root, target, quiz=args.quiz or False, title=args.formula,
+                                   forward=args.forward, lr=args.lr, params=params))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))
     if target is not None:
         print()
-        what = "a quiz: type each grad before it is shown" if args.quiz else "open it in a browser"
+        what = f"a {args.quiz} quiz: answer before each step is shown" if args.quiz else "open it in a browser"
         wrote(target, what)
+    if frames is not None:
+        written = drawn(lambda: save_frames(root, frames, format=args.format))
+        if target is None:
+            print()
+        count = f"{len(written)} files" if len(written) != 1 else "one file"
+        print(f"wrote {count} into {frames}  (the backward pass as {args.format} frames, one per step)")
+    return 0
+
+
+def frames_folder(text: str) -> Path:
+    """``--frames DIR``: a folder that exists or can be made, never a file."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--frames {shown(text)}: it is a file, not a folder")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if not folder.exists() and not parent.is_dir():
+        raise UsageError(f"--frames {shown(text)}: the folder {shown(str(parent))} does not exist")
+    return folder
+
+
+def update_params(args: argparse.Namespace, expression: autograd.Expression) -> list | None:
+    """``--lr 0.1 --params w,b``: the Values to update, by their names in the formula."""
+    if args.lr is None and args.params is None:
+        return None
+    if args.lr is None or args.params is None:
+        raise UsageError("the update step needs both --lr (the learning rate) and --params (as in --params w,b)")
+    chosen = []
+    for name in (part.strip() for part in args.params.split(",")):
+        if not name:
+            continue
+        if name not in expression.variables:
+            inputs = ", ".join(expression.variables) or "none"
+            raise UsageError(f"--params: {shown(name)} is not an input of the formula (its inputs: {inputs})")
+        chosen.append(expression.variables[name])
+    if not chosen:
+        raise UsageError("--params names no input; give them as in --params w,b")
+    return chosen
+
+
+def run_handout(args: argparse.Namespace) -> int:
+    target = writable(args.out, PAGE_SUFFIXES)
+    expression = build(args.formula, args.at)
+    drawn(lambda: handout_html(expression.output, target, forward=args.forward, title=args.title))
+    what = "values and gradients" if args.forward else "gradients"
+    wrote(target, f"a worksheet with a blank for every one of its {what}, and the answer key on its own page")
     return 0
 
 
@@ -512,8 +563,8 @@ examples:
   chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz""", run_steps)
     _formula_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
-    p.add_argument("--quiz", action="store_true",
-                   help="in the page, ask for each parent's new grad before showing it (right within 0.1%%)")
+    _stepper_options(p)
+    _handout_command(sub)
 
     p = _command(sub, "paths", "a gradient as a sum over paths", """\
 The multi-path chain rule: dL/dx is the sum, over every path from the output
@@ -580,6 +631,34 @@ examples:
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
     p.add_argument("--plot", metavar="FILE", help="write the norms per layer as a plot (.png, .svg, .pdf)")
     return parser
+
+
+def _stepper_options(p: argparse.ArgumentParser) -> None:
+    """The stepper page's and the frames' options of ``steps``."""
+    p.add_argument("--quiz", nargs="?", const="grad", choices=("grad", "local", "forward", "all"),
+                   help="in the page, ask before showing: grad (each parent's new grad, the default), local "
+                        "(each edge's local derivative), forward (each value) or all; right within 0.1%%")
+    p.add_argument("--no-forward", dest="forward", action="store_false",
+                   help="the page shows the backward pass only (by default the forward pass comes first)")
+    p.add_argument("--lr", type=positive_float, help="end the page with a gradient-descent step of this rate")
+    p.add_argument("--params", metavar="NAME,...", help="the inputs the update step changes, as in w,b")
+    p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames for slides into DIR")
+    p.add_argument("--format", choices=FRAME_FORMATS, default="svg",
+                   help="the frames' format: svg, png (2x), pdf (one deck) or gif (animated); default svg")
+
+
+def _handout_command(sub) -> None:
+    p = _command(sub, "handout", "a printable worksheet for a formula's graph, with its answer key", """\
+Write a worksheet to print (A4 or Letter): the graph with a blank for every
+gradient (and, with --forward, every value an op computes), a table with the
+same blanks, and the answer key on a page of its own.""", """\
+examples:
+  chainrule handout "L = (y - sigmoid(w*x + b))**2" --at w=0.8,x=1.5,b=0.1,y=1 -o sheet.html
+  chainrule handout "c = a*b + a" --at a=2,b=-3 -o sheet.html --forward""", run_handout)
+    _formula_arguments(p)
+    p.add_argument("-o", "--out", required=True, metavar="FILE.html", help="write the worksheet here")
+    p.add_argument("--forward", action="store_true", help="leave the computed values blank as well")
+    p.add_argument("--title", help="the worksheet's heading (default: the output's name)")
 
 
 # --- main -------------------------------------------------------------------------------------

@@ -71,3 +71,27 @@ def test_frames_without_python(tmp_path, capsys):
     assert "wrote one file into" in capsys.readouterr().out
     (tmp_path / "a-file").write_text("x")
     assert main(["steps", COURSE, "--at", AT, "--frames", str(tmp_path / "a-file")]) == 2
+
+
+@pytest.mark.parametrize("dataset", ["moons", "blobs"])  # hinge and cross_entropy
+def test_train_replays_the_compiled_tape_by_default_with_the_dynamic_numbers(dataset, capsys, monkeypatch):
+    from chainrule.nn import train as training
+
+    used = []
+    real_fit = training.fit
+
+    def watching_fit(*args, **kwargs):
+        used.append(kwargs.get("compiled"))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr("chainrule.nn.fit", watching_fit)
+    common = ["train", dataset, "--points", "30", "--steps", "5", "--layers", "4", "--batch-size", "8"]
+    assert main(common) == 0
+    compiled = capsys.readouterr().out
+    assert main([*common, "--dynamic"]) == 0
+    dynamic = capsys.readouterr().out
+    assert used == [True, False]
+    loss = lambda out: float(re.search(r"final loss (\S+)", out).group(1))  # noqa: E731
+    assert loss(compiled) == pytest.approx(loss(dynamic), rel=1e-3)  # printed to 4 digits
+    accuracy = lambda out: re.search(r"accuracy (\S+)", out).group(1)  # noqa: E731
+    assert accuracy(compiled) == accuracy(dynamic)

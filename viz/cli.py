@@ -394,7 +394,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"{model}: {len(model.parameters())} parameters; loss {loss}; {args.steps} steps of Adam, "
           f"lr {args.lr:g}, {batches}")
     history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                     seed=args.seed, compiled=args.compiled)
+                     seed=args.seed, compiled=not args.dynamic)
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
     print(f"accuracy {nn.accuracy(model, X, y):.1%} on all {n} points after training")
     if plot is not None:
@@ -612,8 +612,7 @@ examples:
     p.add_argument("--points", type=positive_int, default=None, help="size of the data set (default: 100)")
     p.add_argument("--noise", type=float, default=None, help="jitter of the points (default: per data set)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
-    p.add_argument("--compiled", action="store_true",
-                   help="replay each step with autograd.compile (numpy), much faster on the full batch")
+    _train_engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
 
     p = _command(sub, "vanish", "vanishing gradients in a deep network", """\
@@ -645,6 +644,15 @@ def _stepper_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames for slides into DIR")
     p.add_argument("--format", choices=FRAME_FORMATS, default="svg",
                    help="the frames' format: svg, png (2x), pdf (one deck) or gif (animated); default svg")
+
+
+def _train_engine_options(p: argparse.ArgumentParser) -> None:
+    """``train`` replays each step with the compiled tape (numpy) unless --dynamic: the same History to
+    rounding for every loss the command uses (hinge, cross_entropy), many times faster."""
+    p.add_argument("--dynamic", action="store_true",
+                   help="build and backpropagate a fresh graph at every step instead of replaying the compiled "
+                        "tape (slower; the same numbers to rounding)")
+    p.add_argument("--compiled", action="store_true", help="the default: replay the compiled tape (kept for scripts)")
 
 
 def _handout_command(sub) -> None:

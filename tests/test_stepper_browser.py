@@ -720,3 +720,20 @@ def test_the_demos_pages_have_unique_display_names(open_page, tmp_path):
         labels = page.locator("#grads td.label").all_text_contents()
         assert labels == names
         assert not [x for x in labels if x.startswith("(")]  # no "(*)" or "(relu)" left
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+@pytest.mark.parametrize("which", ["course", "ex51"])
+def test_the_graph_and_the_current_step_print_on_one_page(open_page, classroom, tmp_path, which, paper):
+    from pypdf import PdfReader
+
+    page, _ = open_page(classroom[which])
+    steps = page.evaluate("window.chainrule.steps()")
+    page.evaluate(f"window.chainrule.step({steps - 1})")  # a backward step with its explanation
+    page.emulate_media(media="print")
+    pdf = tmp_path / f"{which}-{paper}.pdf"
+    page.pdf(path=str(pdf), format=paper)
+    reader = PdfReader(pdf)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Backward step" in text and "Next" not in text and "Reset" not in text

@@ -946,9 +946,9 @@
 
   function positionWords(t) {
     const ph = phase(t);
-    if (ph.kind === "forward") return ph.k === 0 ? "forward: start" : "forward " + ph.k + " of " + F;
+    if (ph.kind === "forward") return "forward " + ph.k + " of " + F;
     if (ph.kind === "update") return "update";
-    return ph.p === 0 ? "backward: start (0 of " + B + ")" : "backward " + ph.p + " of " + B;
+    return "backward " + ph.p + " of " + B;
   }
 
   function play() {

@@ -54,7 +54,7 @@ def test_each_frame_shows_grads_and_states_as_they_stand():
     # The edge z -> sigmoid carries the chain rule at this step.
     edge = re.search(rf"v{at[z]} -> op{at[h]} \[(.*)\]", frame).group(1)
     assert f'label="{s * (1 - s):.4g} × {dh:.4g} = {dz:.4g}"' in edge and 'color="#dc2626"' in edge
-    assert "Backward step 3 of 5: h = sigmoid(z)" in frame
+    assert "Backward step 3 of 5: h = σ(z)" in frame
     # Last frame: the product's step sends to w and x; every node is final.
     last = frames[-1]
     assert "not yet reached" not in last and "partial" not in last
@@ -163,8 +163,9 @@ def test_gif_frames_are_one_animation_with_a_frame_per_step(tmp_path, engine):
 def test_frames_call_nodes_by_their_display_names():
     L, *_ = course()
     frames = [f.source for f in frame_dots(L)]
-    assert "Backward step 5 of 5: mul1 = w * x" in frames[-1]
-    assert "local rule: d(w*x)/dw = x; d(w*x)/dx = w" in frames[-1]
+    assert "Backward step 5 of 5: mul1 = w × x" in frames[-1]
+    assert "local rule: ∂(w×x)/∂w = x; ∂(w×x)/∂x = w" in frames[-1]
+    assert "h = σ(z)" in frames[2] and "L = sub1²" in frames[0]
     assert "exp(a)" not in "".join(frames) and "(*)" not in "".join(frames)
 
 

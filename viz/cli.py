@@ -21,6 +21,7 @@ import unicodedata
 from pathlib import Path
 
 from chainrule.autograd import ExpressionError, TooManyPaths, gradcheck, paths
+from chainrule.autograd.names import display_names
 
 from chainrule import autograd
 
@@ -331,9 +332,10 @@ def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000) 
         return (f"{e.count:,} paths lead from {label(root)} to {label(wrt)}, more than --limit {limit:,}: "
                 f"too many to list.\nbackprop's d{label(root)}/d{label(wrt)} = {num(wrt.grad)}, "
                 "found in one pass that never lists them.")
+    names = display_names(autograd.topological_order(root))  # mul1, add2 ...: as the step table says
     rows = []
     for n, path in enumerate(found, start=1):
-        route = " -> ".join(label(node) for node in path.nodes)
+        route = " -> ".join(names[node] for node in path.nodes)
         factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
         rows.append((str(n), route, factors, num(path.product)))
     total = math.fsum(p.product for p in found)

@@ -32,7 +32,7 @@ from chainrule.autograd.names import display_names, operand
 from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, local_labels, num, value_fields
 from .modules import clusters, consumers
 from .render import pick_engine, run_engine
-from .tables import formula
+from .tables import math_formula, math_rule
 
 NOT_REACHED = "not yet reached"
 PARTIAL = "partial"
@@ -132,8 +132,8 @@ def _caption(step, steps_total: int, root: Value, names: dict[Value, str]) -> st
     node = step.node
     out = operand(names[root])
     lines = [
-        f"Backward step {step.index + 1} of {steps_total}: {names[node]} = {formula(node, names)}",
-        f"upstream ∂{out}/∂{operand(names[node])} = {num(step.upstream)};   local rule: {step.rule}",
+        f"Backward step {step.index + 1} of {steps_total}: {names[node]} = {math_formula(node, names)}",
+        f"upstream ∂{out}/∂{operand(names[node])} = {num(step.upstream)};   local rule: {math_rule(step.rule)}",
     ]
     for edge in step.edges[:MAX_EDGES_IN_CAPTION]:
         lines.append(
@@ -225,7 +225,8 @@ def _in_px(svg: str) -> str:
     if start < 0 or end < 0:
         raise ValueError("the renderer returned no <svg> element")
     head = _SIZE.sub(lambda m: f'{m.group(1)}="{float(m.group(2)) * 4 / 3:.3f}"', svg[start:end])
-    return head + svg[end:]  # from <svg on: the XML declaration and DOCTYPE are not needed
+    # resvg reads generic font families case-sensitively: Graphviz's "sans-Serif" would fall back to a serif.
+    return (head + svg[end:]).replace("sans-Serif", "sans-serif")
 
 
 def _image(png: bytes):

@@ -254,10 +254,14 @@
     }
   }
 
-  function paintEdges(t) {
+  const edgesHidden = new Array(B).fill(null); // what each step's edges show now, to touch only what changes
+
+  function paintEdges() {
     // While a local derivative is asked for, no edge gives it away.
     for (const [s, step] of STEPS.entries()) {
       const hide = ASKS.local && !answered(FB + s);
+      if (edgesHidden[s] === hide) continue;
+      edgesHidden[s] = hide;
       for (const edge of step.edges) {
         const key = step.node + "_" + edge.k;
         const text = edgeLabel[key];
@@ -926,7 +930,7 @@
     const ph = phase(pos);
     const grads = gradsAt(ph.kind === "backward" ? ph.p : ph.kind === "update" ? B : 0);
     paintGraph(pos, grads);
-    paintEdges(pos);
+    paintEdges();
     paintTable(pos, grads);
     highlight(pos);
     explainAt(pos);

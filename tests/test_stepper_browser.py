@@ -474,6 +474,12 @@ def test_the_forward_pass_shows_the_engines_values(open_page, classroom):
         later = [order.index(s.node) for s in forward[k:]]
         for j in later:
             assert "data ?" in page.locator(f"#v{j} text").all_text_contents()
+        # The edges carry no local derivative yet: those belong to the backward pass.
+        assert page.evaluate("[...document.querySelectorAll('#graph g.edge text')]"
+                             ".every((t) => getComputedStyle(t).visibility === 'hidden')")
+    page.keyboard.press("ArrowRight")  # the backward pass starts: the locals appear
+    assert page.evaluate("[...document.querySelectorAll('#graph g.edge text')]"
+                         ".every((t) => getComputedStyle(t).visibility === 'visible')")
     names = [n["name"] for n in page.evaluate("window.chainrule.nodes()")]
     assert names == ["y", "w", "x", "mul1", "b", "z", "h", "sub1", "L"]
     # The step that computes mul1 reads as the board would: mul1 = w × x = 0.8 × 1.5 = 1.2.

@@ -138,6 +138,8 @@ def math_formula(node: Value, names: dict[Value, str], values: bool = False) -> 
 
 def math_rule(text: str) -> str:
     """A rule text (``d(w*x)/dw = x``) as printed maths: ``∂(w×x)/∂w = x``, ``σ`` for sigmoid, ``^`` kept."""
+    if "; " in text:  # a Step.rule: one rule per input
+        return "; ".join(math_rule(part) for part in text.split("; "))
     text = text.replace("**", "^").replace("*", "×")
     text = text.replace("sigmoid", "σ")
     if text.startswith("d"):

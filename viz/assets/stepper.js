@@ -256,10 +256,12 @@
 
   const edgesHidden = new Array(B).fill(null); // what each step's edges show now, to touch only what changes
 
-  function paintEdges() {
-    // While a local derivative is asked for, no edge gives it away.
+  function paintEdges(t) {
+    // No local derivative during the forward pass (they come with the backward pass, and would give
+    // values away), nor while one is asked for.
+    const forward = phase(t).kind === "forward";
     for (const [s, step] of STEPS.entries()) {
-      const hide = ASKS.local && !answered(FB + s);
+      const hide = forward || (ASKS.local && !answered(FB + s));
       if (edgesHidden[s] === hide) continue;
       edgesHidden[s] = hide;
       for (const edge of step.edges) {
@@ -930,7 +932,7 @@
     const ph = phase(pos);
     const grads = gradsAt(ph.kind === "backward" ? ph.p : ph.kind === "update" ? B : 0);
     paintGraph(pos, grads);
-    paintEdges();
+    paintEdges(pos);
     paintTable(pos, grads);
     highlight(pos);
     explainAt(pos);

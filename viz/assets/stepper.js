@@ -889,8 +889,9 @@
   graphBox.addEventListener("pointerup", release);
   graphBox.addEventListener("pointercancel", release);
 
-  /** Scroll the graph so the elements with these ids are in view: all of them if they fit, else the first. */
-  function bringIntoView(ids) {
+  /** Scroll the graph so the elements with these ids are in view: all of them if they fit, else the first;
+   * with `centre`, in the middle of the box even if they were in view already. */
+  function bringIntoView(ids, centre) {
     const rects = ids.map((id) => document.getElementById(id)).filter(Boolean).map((e) => e.getBoundingClientRect());
     if (!rects.length) return;
     const box = graphBox.getBoundingClientRect();
@@ -904,13 +905,13 @@
       const s = Math.max(textScale(9), scale * shrink * 0.95);
       if (s < scale) {
         setScale(s);
-        bringIntoView(ids);
+        bringIntoView(ids, centre);
         return;
       }
       r = rects[0];
     }
     const visible = r.left >= inner.left && r.right <= inner.right && r.top >= inner.top && r.bottom <= inner.bottom;
-    if (visible) return;
+    if (visible && !centre) return;
     graphBox.scrollLeft += (r.left + r.right) / 2 - (inner.left + inner.right) / 2;
     graphBox.scrollTop += (r.top + r.bottom) / 2 - (inner.top + inner.bottom) / 2;
   }
@@ -919,6 +920,7 @@
 
   let pos = 0;
   let timer = null;
+  let opened = false;
   const slider = $("slider");
   slider.max = String(LAST);
 
@@ -947,7 +949,8 @@
     $("next").title = answered(pos) ? "next step (Right arrow)" : "answer the question first, or press \u201cShow the answer\u201d";
     document.body.dataset.position = String(pos);
     document.body.dataset.phase = ph.kind;
-    bringIntoView(focusIds(pos));
+    bringIntoView(focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
+    opened = true;
   }
 
   function positionWords(t) {

@@ -17,7 +17,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .ops import rule_text, wrong_count
+from .names import display_names, operand_rule
+from .ops import wrong_count
 from .value import Value, _Pair
 
 
@@ -177,7 +178,7 @@ class Step:
     node: Value
     upstream: float  # dL/d(node), final when the step runs
     edges: tuple[Edge, ...]
-    rule: str  # the local rule as text, e.g. "d(a*b)/da = b; d(a*b)/db = a"
+    rule: str  # the local rule with the operands' display names, e.g. "d(w*x)/dw = x; d(w*x)/dx = w"
 
 
 def backward_steps(root: Value) -> Iterator[Step]:
@@ -187,6 +188,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
     no step. Running every step leaves exactly the grads ``backward`` leaves.
     """
     index = 0
+    names = display_names(topological_order(root))  # the rules name the real operands: d(w*x)/dw = x
     for node in reversed(_prepare(root)):
         before = [p.grad for p in node.parents]
         local = _send(node)
@@ -197,7 +199,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
             contribution = node.grad * d
             running[parent] = start + contribution
             edges.append(Edge(parent, d, contribution, start, start + contribution))
-        yield Step(index, node, node.grad, tuple(edges), rule_text(node))
+        yield Step(index, node, node.grad, tuple(edges), operand_rule(node, names))
         index += 1
 
 

@@ -122,17 +122,17 @@ def step_rows(out: str) -> list[list[str]]:
 def test_steps_prints_every_edge_and_writes_the_page(tmp_path):
     result = run("steps", "c = a*b + a", "--at", "a=2,b=-3", "-o", str(tmp_path / "s.html"), "--quiz")
     assert result.returncode == 0, result.stderr
-    # By hand: c sends 1 to (*) and to a; (*) sends 1*b = -3 to a (1 -> -2) and 1*a = 2 to b.
+    # By hand: c sends 1 to mul1 (a*b) and to a; mul1 sends 1*b = -3 to a (1 -> -2) and 1*a = 2 to b.
     assert step_rows(result.stdout) == [
-        ["1", "c", "1", "(*)", "1", "1", "0 -> 1"],
-        ["a", "1", "1", "0 -> 1"],
-        ["2", "(*)", "1", "a", "-3", "-3", "1 -> -2"],
-        ["b", "2", "2", "0 -> 2"],
+        ["1", "c", "1", "mul1", "d(mul1+a)/dmul1 = 1", "1", "1", "0 -> 1"],
+        ["a", "d(mul1+a)/da = 1", "1", "1", "0 -> 1"],
+        ["2", "mul1", "1", "a", "d(a*b)/da = b", "-3", "-3", "1 -> -2"],
+        ["b", "d(a*b)/db = a", "2", "2", "0 -> 2"],
     ]
     data = page_json(tmp_path / "s.html")
-    assert data["quiz"] is True and data["title"] == "c = a*b + a"
+    assert data["quiz"] == "grad" and data["title"] == "c = a*b + a"
     grads = {n["label"]: n["grad"] for n in data["nodes"]}
-    assert grads == {"a": -2.0, "b": 2.0, "(*)": 1.0, "c": 1.0}
+    assert grads == {"a": -2.0, "b": 2.0, "mul1": 1.0, "c": 1.0}
 
 
 def test_steps_numbers_for_the_course_example():
@@ -140,8 +140,8 @@ def test_steps_numbers_for_the_course_example():
     assert result.returncode == 0, result.stderr
     rows = step_rows(result.stdout)
     exact = course_closed_form()
-    last = rows[-2:]  # step 5: (*) = w * x sends to w and x
-    assert last[0][:4] == ["5", "(*)", f"{exact['b']:.4g}", "w"]
+    last = rows[-2:]  # step 5: mul1 = w * x sends to w and x
+    assert last[0][:5] == ["5", "mul1", f"{exact['b']:.4g}", "w", "d(w*x)/dw = x"]
     assert last[0][-1] == f"0 -> {exact['w']:.4g}" and last[1][-1] == f"0 -> {exact['x']:.4g}"
 
 
@@ -149,7 +149,7 @@ def test_paths_lists_each_product_and_the_sum():
     result = run("paths", "c = a*b + a", "--at", "a=2,b=-3", "--wrt", "a")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert re.search(r"1\s+c -> \(\*\) -> a\s+1 \* -3\s+-3", out)
+    assert re.search(r"1\s+c -> mul1 -> a\s+1 \* -3\s+-3", out)  # mul1: a*b's display name
     assert re.search(r"2\s+c -> a\s+1\s+1", out)
     assert "sum over 2 paths: -2" in out and "backprop's dc/da:  -2" in out
     result = run("paths", "c = a*b + a", "--at", "a=2,b=-3", "--wrt", "a", "--limit", "1")

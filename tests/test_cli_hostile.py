@@ -431,7 +431,7 @@ def test_a_nul_character_is_refused_in_this_process():
     ("argv", "shown"),
     [
         (["graph", "-x*w", "--at", "x=1.5,w=2"], "data -3"),  # the value, -1.5 * 2
-        (["steps", "--at", "x=1.5,w=2", "-x*w"], "(*)    (neg) * w    -3"),
+        (["steps", "--at", "x=1.5,w=2", "-x*w"], "mul1  neg1 * w     -3"),
         (["check", "-log(x)", "--at", "x=2"], "x      -0.5      -0.5"),  # d(-log x)/dx = -1/x
         (["paths", "-1*x", "--at", "x=2", "--wrt", "x"], "sum over 1 path: -1"),
         (["graph", "--at", "h=1.5", "--", "-h*2"], "data -3"),  # -h is the help option: after --

@@ -40,6 +40,7 @@ from html.parser import HTMLParser
 
 import pytest
 from chainrule.autograd import Value, topological_order
+from chainrule.autograd.names import display_names
 from chainrule.viz import render, stepper_html, to_dot
 from chainrule.viz.frames import frame_dots
 from chainrule.viz.render import run_engine
@@ -115,8 +116,10 @@ def named_graph() -> Value:
 def expected_boxes(root: Value) -> dict[str, list[str]]:
     """Box id -> the texts it must show, top to bottom."""
     boxes = {}
-    for i, node in enumerate(topological_order(root)):
-        name = shown_lines(node.name) if node.name else []
+    order = topological_order(root)
+    names = display_names(order)  # an unnamed node shows its display name (const1 ...)
+    for i, node in enumerate(order):
+        name = shown_lines(names[node])
         boxes[f"v{i}"] = [*name, f"data {node.data:.4g}", f"grad {node.grad:.4g}"]
     return boxes
 
@@ -161,13 +164,12 @@ def test_the_dot_is_read_by_graphviz_with_each_box_as_drawn():
     result = subprocess.run(["dot", "-Tjson0"], input=source.encode("utf-8"), capture_output=True,
                             timeout=120)
     labels = {o["name"]: o["label"] for o in json.loads(result.stdout)["objects"] if "label" in o}
-    for i, node in enumerate(topological_order(root)):
+    order = topological_order(root)
+    names = display_names(order)
+    for i, node in enumerate(order):
         fields = record_fields(labels[f"v{i}"])
-        if node.name:
-            assert len(fields) == 3, (node.name, fields)  # name, data, grad: nothing split, nothing added
-            assert fields[0] == escaped(node.name).lstrip(" \n").strip(" "), (node.name, fields)
-        else:
-            assert len(fields) == 2, fields
+        assert len(fields) == 3, (node.name, fields)  # name, data, grad: nothing split, nothing added
+        assert fields[0] == escaped(names[node]).lstrip(" \n").strip(" "), (node.name, fields)
         assert fields[-2:] == [f"data {node.data:.4g}", f"grad {node.grad:.4g}"]
 
 
@@ -304,7 +306,7 @@ def test_the_page_holds_every_name_as_data_and_adds_no_markup(tmp_path):
     assert parser.title == escaped(TITLE)  # the heading: the title as text, spelled as the graph spells it
     data = page_data(page)
     assert data["title"] == TITLE
-    assert [n["name"] for n in data["nodes"]] == [n.name for n in topological_order(root)]  # exactly
+    assert [n["user"] for n in data["nodes"]] == [n.name for n in topological_order(root)]  # exactly
 
 
 def test_a_lone_surrogate_in_a_name_or_title_still_makes_a_page(tmp_path):
@@ -355,6 +357,7 @@ def test_in_chromium_every_name_is_literal_text_and_nothing_runs(open_page, host
         assert boxes[box][: len(name_lines)] == name_lines, (box, boxes[box])
     # Each step's explanation names the node stepping; each node's view names the node.
     steps = [n for n in order if n.parents][::-1]
+    page.evaluate(f"window.chainrule.step({len(steps) + 1})")  # past the forward pass: the backward start
     for node in steps:
         page.keyboard.press("ArrowRight")
         assert node.name in page.text_content("#explain"), node.name

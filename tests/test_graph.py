@@ -120,10 +120,10 @@ def test_each_step_is_applied_when_yielded_and_reads_like_the_course():
     diff = edge.parent
     assert diff.grad == edge.after == edge.contribution == pytest.approx(2 * diff.data)
     assert edge.before == 0.0 and edge.local == pytest.approx(2 * diff.data)
-    assert first.rule == "d(a**2)/da = 2*a^1"
+    assert first.rule == "d(sub1**2)/dsub1 = 2*sub1^1"  # the unnamed y - h is sub1
     rest = list(steps)
     mul = rest[-1]
-    assert mul.node.op == "*" and mul.rule == "d(a*b)/da = b; d(a*b)/db = a"
+    assert mul.node.op == "*" and mul.rule == "d(w*x)/dw = x; d(w*x)/dx = w"
     w_edge, x_edge = mul.edges
     assert w_edge.parent is v["w"] and w_edge.local == 1.5 and x_edge.local == 0.8
     assert w_edge.contribution == mul.upstream * 1.5

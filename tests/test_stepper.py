@@ -50,7 +50,7 @@ def test_steps_in_the_page_are_the_engines_steps():
     index = {node: i for i, node in enumerate(order)}
     steps = list(autograd.backward_steps(reference))
     assert data["root"] == len(order) - 1
-    assert [n["label"] for n in data["nodes"]] == ["y", "w", "x", "(*)", "b", "z", "h", "(-)", "L"]
+    assert [n["label"] for n in data["nodes"]] == ["y", "w", "x", "mul1", "b", "z", "h", "sub1", "L"]
     assert len(data["steps"]) == len(steps) == 5
     for got, want in zip(data["steps"], steps, strict=True):
         assert got["node"] == index[want.node]
@@ -80,10 +80,11 @@ def test_final_grads_match_the_closed_form():
 
 def test_each_edge_gets_the_rule_of_its_input():
     data = page_data(stepper_html(course().output))
-    mul = next(s for s in data["steps"] if s["rule"].startswith("d(a*b)"))
-    assert [e["rule"] for e in mul["edges"]] == ["d(a*b)/da = b", "d(a*b)/db = a"]
+    mul = next(s for s in data["steps"] if s["rule"].startswith("d(w*x)"))
+    assert [e["rule"] for e in mul["edges"]] == ["d(w*x)/dw = x", "d(w*x)/dx = w"]
+    assert [e["math"] for e in mul["edges"]] == ["\u2202(w\u00d7x)/\u2202w = x", "\u2202(w\u00d7x)/\u2202x = w"]
     sig = next(s for s in data["steps"] if "sigmoid" in s["rule"])
-    assert sig["edges"][0]["rule"] == "d sigmoid(a)/da = sigmoid(a)*(1 - sigmoid(a))"
+    assert sig["edges"][0]["rule"] == "d sigmoid(z)/dz = sigmoid(z)*(1 - sigmoid(z))"
 
 
 class Tags(HTMLParser):
@@ -180,7 +181,7 @@ def test_a_zero_first_contribution_still_makes_the_second_a_sum():
     # relu is off at a = -1 and its step runs first: it sends 0, so a's grad is still 0 when
     # the second path (through tanh) arrives.
     data = page_data(stepper_html(autograd.parse("L = tanh(a) + relu(a)", a=-1.0).output))
-    assert [data["nodes"][s["node"]]["label"] for s in data["steps"]] == ["L", "(relu)", "(tanh)"]
+    assert [data["nodes"][s["node"]]["label"] for s in data["steps"]] == ["L", "relu1", "tanh1"]
     label = [n["label"] for n in data["nodes"]]
     edges = {(label[e["parent"]], e["arrival"]): e for s in data["steps"] for e in s["edges"]}
     second = edges[("a", 2)]
@@ -284,8 +285,8 @@ def test_path_writes_the_same_page(tmp_path):
     target = tmp_path / "steps.html"
     page = stepper_html(course().output, target, quiz=True)
     assert target.read_text(encoding="utf-8") == page
-    assert page_data(page)["quiz"] is True
-    assert '<body class="stepper quiz">' in page
+    assert page_data(page)["quiz"] == "grad"  # quiz=True is the grad quiz
+    assert '<body class="stepper quiz quiz-grad">' in page
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
     with pytest.raises(OSError):
         stepper_html(course().output, tmp_path / "missing" / "steps.html")
@@ -299,3 +300,76 @@ def test_only_values_make_pages():
 def test_the_assets_are_package_data():
     folder = resources.files("chainrule.viz").joinpath("assets")
     assert folder.joinpath("stepper.js").is_file() and folder.joinpath("stepper.css").is_file()
+
+
+# --- the classroom page: names, forward pass, update, arguments -------------------------------------
+
+
+def test_the_forward_steps_in_the_page_are_the_engines():
+    data = page_data(stepper_html(course().output))
+    reference = course().output
+    order = autograd.topological_order(reference)
+    forward = list(autograd.forward_steps(reference))
+    assert len(data["forward"]) == len(forward) == 5
+    for got, want in zip(data["forward"], forward, strict=True):
+        assert got["node"] == order.index(want.node)
+        assert got["inputs"] == list(want.inputs) and got["value"] == want.value
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert by_name["mul1"]["math"] == "w \u00d7 x" and by_name["mul1"]["numbers"] == "0.8 \u00d7 1.5"
+    assert by_name["h"]["math"] == "\u03c3(z)" and by_name["L"]["math"] == "sub1\u00b2"
+    assert page_data(stepper_html(course().output, forward=False))["forward"] == []
+
+
+def test_the_update_step_is_gradient_descent_and_the_loss_is_recomputed():
+    e = course()
+    w, b = e.variables["w"], e.variables["b"]
+    data = page_data(stepper_html(e.output, lr=0.5, params=[w, b]))
+    update = data["update"]
+    x, y = AT["x"], AT["y"]
+    h = 1 / (1 + math.exp(-(AT["w"] * x + AT["b"])))
+    dz = 2 * (h - y) * h * (1 - h)
+    new_w, new_b = AT["w"] - 0.5 * dz * x, AT["b"] - 0.5 * dz  # closed form
+    assert [(r["old"], r["new"]) for r in update["params"]] == [
+        (AT["w"], pytest.approx(new_w, rel=1e-12)), (AT["b"], pytest.approx(new_b, rel=1e-12))]
+    h2 = 1 / (1 + math.exp(-(new_w * x + new_b)))
+    assert update["before"] == pytest.approx((y - h) ** 2, rel=1e-12)
+    assert update["after"] == pytest.approx((y - h2) ** 2, rel=1e-12)
+    assert update["after"] < update["before"] and update["problem"] == ""
+    assert (w.data, b.data) == (AT["w"], AT["b"])  # the graph itself is not changed
+
+
+def test_an_update_that_leaves_an_ops_domain_says_so():
+    x = Value(0.5, name="x")
+    L = x.log()
+    x_after = page_data(stepper_html(L, lr=1.0, params=[x]))["update"]  # x: 0.5 - 1 * 2 = -1.5
+    assert math.isnan(x_after["after"]) and "log" in x_after["problem"]
+
+
+@pytest.mark.parametrize(("opts", "message"), [
+    ({"lr": 0.1}, "both lr"),
+    ({"params": []}, "both lr"),
+    ({"lr": -1.0, "params": []}, "positive"),
+    ({"lr": 0.1, "params": []}, "empty"),
+    ({"quiz": "values"}, "quiz must be"),
+    ({"view": "neurons"}, "view='neurons'"),
+    ({"view": "tree"}, "view must be"),
+    ({"variants": True}, "variants=True"),
+])
+def test_bad_options_are_refused_clearly(opts, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        stepper_html(course().output, **opts)
+
+
+def test_params_must_be_inputs_of_the_graph():
+    e = course()
+    with pytest.raises(ValueError, match="not an input of this graph"):
+        stepper_html(e.output, lr=0.1, params=[Value(1.0, name="stranger")])
+    with pytest.raises(ValueError, match="not an input of this graph"):
+        stepper_html(e.output, lr=0.1, params=[e.nodes["z"]])
+
+
+@pytest.mark.parametrize(("quiz", "kind"), [(False, ""), (True, "grad"), ("grad", "grad"), ("local", "local"),
+                                            ("forward", "forward"), ("all", "all")])
+def test_quiz_kinds(quiz, kind):
+    data = page_data(stepper_html(course().output, quiz=quiz))
+    assert data["quiz"] == kind

@@ -164,7 +164,7 @@ def test_numbers_have_four_significant_digits_and_no_negative_zero():
     x = Value(0.0, name="x")
     y = -x
     y.backward()
-    assert '"data 0 | grad 1"' in to_dot(y).source
+    assert '"neg1 | data 0 | grad 1"' in to_dot(y).source  # unnamed: its display name
 
 
 def test_every_op_in_the_table_is_drawn_with_its_symbol():

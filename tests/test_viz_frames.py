@@ -54,7 +54,7 @@ def test_each_frame_shows_grads_and_states_as_they_stand():
     # The edge z -> sigmoid carries the chain rule at this step.
     edge = re.search(rf"v{at[z]} -> op{at[h]} \[(.*)\]", frame).group(1)
     assert f'label="{s * (1 - s):.4g} × {dh:.4g} = {dz:.4g}"' in edge and 'color="#dc2626"' in edge
-    assert "Backward step 3 of 5: h = sigmoid(z)" in frame
+    assert "Backward step 3 of 5: h = σ(z)" in frame
     # Last frame: the product's step sends to w and x; every node is final.
     last = frames[-1]
     assert "not yet reached" not in last and "partial" not in last
@@ -107,12 +107,71 @@ def test_save_frames_writes_numbered_files(tmp_path):
         ET.parse(p)
 
 
-def test_save_frames_as_png_for_slides(tmp_path):
-    require("dot")
+def svg_size_px(svg: str) -> tuple[float, float]:
+    """An SVG's width and height in CSS px (Graphviz writes points: 1pt = 4/3 px)."""
+    root = ET.fromstring(svg.encode())
+    size = []
+    for attr in ("width", "height"):
+        value = root.get(attr)
+        size.append(float(value[:-2]) * 4 / 3 if value.endswith("pt") else float(value))
+    return size[0], size[1]
+
+
+@pytest.mark.parametrize("engine", ["dot", "wasm"])
+def test_png_frames_are_drawn_at_twice_the_svg_size_with_either_engine(tmp_path, engine):
+    require(engine)
+    from PIL import Image
+
     L, *_ = course()
-    paths = save_frames(L, tmp_path, format="png")
-    assert len(paths) == 5
-    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    svgs = step_frames(L, engine=engine)
+    paths = save_frames(course().L, tmp_path, format="png", engine=engine)
+    assert [p.name for p in paths] == [f"step-0{n}.png" for n in range(1, 6)]
+    for path, svg in zip(paths, svgs, strict=True):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = svg_size_px(svg)
+        with Image.open(path) as image:
+            assert image.width >= 2 * width - 1 and image.height >= 2 * height - 1, (image.size, width, height)
+            assert round(image.info["dpi"][0]) == 192
+            # Drawn, not blank: the red of the step's node and edges is there.
+            colours = {c for _, c in image.convert("RGB").getcolors(1 << 20)}
+            assert any(r > 180 and g < 80 and b < 80 for r, g, b in colours)
+
+
+@pytest.mark.parametrize("engine", ["dot", "wasm"])
+def test_pdf_frames_are_one_deck_with_a_page_per_step(tmp_path, engine):
+    require(engine)
+    from pypdf import PdfReader
+
+    (path,) = save_frames(course().L, tmp_path, format="pdf", engine=engine)
+    assert path.name == "steps.pdf" and list(tmp_path.iterdir()) == [path]
+    assert len(PdfReader(path).pages) == 5
+
+
+@pytest.mark.parametrize("engine", ["dot", "wasm"])
+def test_gif_frames_are_one_animation_with_a_frame_per_step(tmp_path, engine):
+    require(engine)
+    from PIL import Image, ImageSequence
+
+    (path,) = save_frames(course().L, tmp_path, format="gif", engine=engine)
+    with Image.open(path) as image:
+        frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+        assert image.info["loop"] == 0
+    assert len(frames) == 5
+    assert len({frame.tobytes() for frame in frames}) == 5  # each step its own picture
+
+
+def test_frames_call_nodes_by_their_display_names():
+    L, *_ = course()
+    frames = [f.source for f in frame_dots(L)]
+    assert "Backward step 5 of 5: mul1 = w × x" in frames[-1]
+    assert "local rule: ∂(w×x)/∂w = x; ∂(w×x)/∂x = w" in frames[-1]
+    assert "h = σ(z)" in frames[2] and "L = sub1²" in frames[0]
+    assert "exp(a)" not in "".join(frames) and "(*)" not in "".join(frames)
+
+
+def test_an_unknown_frame_format_is_refused():
+    with pytest.raises(ValueError, match="svg, png, pdf, gif"):
+        save_frames(course().L, "unused", format="jpeg")
 
 
 def test_bad_input_is_named():

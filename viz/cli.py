@@ -26,11 +26,14 @@ from chainrule.autograd import ExpressionError, count_paths, gradcheck
 from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import is_stream, resolve_target
 from chainrule.autograd.graph import count_text, iter_paths
+from chainrule.autograd.names import display_names
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
 
 from .dot import GraphTooLarge, to_dot
+from .frames import FRAME_FORMATS, save_frames
+from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
@@ -55,6 +58,7 @@ MAX_LAYERS = 1_000  # hidden layers
 MAX_STEP_GRAPH = 5_000_000  # points per step x parameters: about the nodes one step's graph holds
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
 
 
 class UsageError(Exception):
@@ -296,21 +300,69 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_steps(args: argparse.Namespace) -> int:
-    target = writable(args.out) if args.out is not None else None
+    target = writable(args.out, PAGE_SUFFIXES) if args.out is not None else None
+    frames = frames_folder(args.frames) if args.frames else None
     expression = build(args.formula, args.at)
     root = expression.output
+    params = update_params(args, expression)
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz, title=args.formula))
+        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=args.formula,
+                                                   forward=args.forward, lr=args.lr, params=params))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))
     if target is not None:
         print()
-        what = "a quiz: type each grad before it is shown" if args.quiz else "open it in a browser"
+        what = f"a {args.quiz} quiz: answer before each step is shown" if args.quiz else "open it in a browser"
         wrote(target, what)
+    if frames is not None:
+        written = refusing_large_graphs(lambda: save_frames(root, frames, format=args.format))
+        if target is None:
+            print()
+        count = f"{len(written)} files" if len(written) != 1 else "one file"
+        print(f"wrote {count} into {frames}  (the backward pass as {args.format} frames, one per step)")
+    return 0
+
+
+def frames_folder(text: str) -> Path:
+    """``--frames DIR``: a folder that exists or can be made, never a file."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--frames {printable(text)}: it is a file, not a folder")
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if not folder.exists() and not parent.is_dir():
+        raise UsageError(f"--frames {printable(text)}: the folder {printable(str(parent))} does not exist")
+    return folder
+
+
+def update_params(args: argparse.Namespace, expression: autograd.Expression) -> list | None:
+    """``--lr 0.1 --params w,b``: the Values to update, by their names in the formula."""
+    if args.lr is None and args.params is None:
+        return None
+    if args.lr is None or args.params is None:
+        raise UsageError("the update step needs both --lr (the learning rate) and --params (as in --params w,b)")
+    chosen = []
+    for name in (part.strip() for part in args.params.split(",")):
+        if not name:
+            continue
+        if name not in expression.variables:
+            inputs = ", ".join(expression.variables) or "none"
+            raise UsageError(f"--params: {printable(name)} is not an input of the formula (its inputs: {inputs})")
+        chosen.append(expression.variables[name])
+    if not chosen:
+        raise UsageError("--params names no input; give them as in --params w,b")
+    return chosen
+
+
+def run_handout(args: argparse.Namespace) -> int:
+    target = writable(args.out, PAGE_SUFFIXES)
+    expression = build(args.formula, args.at)
+    refusing_large_graphs(lambda: handout_html(expression.output, target, forward=args.forward, title=args.title))
+    what = "values and gradients" if args.forward else "gradients"
+    wrote(target, f"a worksheet with a blank for every one of its {what}, and the answer key on its own page")
     return 0
 
 
@@ -341,11 +393,12 @@ def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000,
     root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
     root.backward()
     count = count_paths(root, wrt)
+    names = display_names(autograd.topological_order(root))  # mul1, add2 ...: as the step table says
     rows, products, size = [], [], 0
     for path in iter_paths(root, wrt):
         if len(rows) == limit or size > max_text:
             break
-        route = " -> ".join(label(node) for node in path.nodes)
+        route = " -> ".join(names[node] for node in path.nodes)
         factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
         rows.append((str(len(rows) + 1), route, factors, num(path.product)))
         products.append(path.product)
@@ -419,7 +472,7 @@ def run_train(args: argparse.Namespace) -> int:
           f"lr {args.lr:g}, {batches}")
     try:
         history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                         seed=args.seed, compiled=args.compiled)
+                         seed=args.seed, compiled=not args.dynamic)
     except nn.train.TrainingDiverged as e:
         raise Failure(str(e)) from None
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
@@ -616,8 +669,7 @@ examples:
   chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz""", run_steps)
     _formula_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
-    p.add_argument("--quiz", action="store_true",
-                   help="in the page, ask for each parent's new grad before showing it (right within 0.1%%)")
+    _stepper_options(p)
     return p
 
 
@@ -676,8 +728,7 @@ examples:
                    help=f"size of the data set (default: 100, at most {MAX_POINTS:,})")
     p.add_argument("--noise", type=float, default=None, help="jitter of the points (default: per data set)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
-    p.add_argument("--compiled", action="store_true",
-                   help="replay each step with autograd.compile (numpy), much faster on the full batch")
+    _train_engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
     return p
 
@@ -702,10 +753,49 @@ examples:
     return p
 
 
+def _stepper_options(p: argparse.ArgumentParser) -> None:
+    """The stepper page's and the frames' options of ``steps``."""
+    p.add_argument("--quiz", nargs="?", const="grad", choices=("grad", "local", "forward", "all"),
+                   help="in the page, ask before showing: grad (each parent's new grad, the default), local "
+                        "(each edge's local derivative), forward (each value) or all; right within 0.1%%")
+    p.add_argument("--no-forward", dest="forward", action="store_false",
+                   help="the page shows the backward pass only (by default the forward pass comes first)")
+    p.add_argument("--lr", type=positive_float, help="end the page with a gradient-descent step of this rate")
+    p.add_argument("--params", metavar="NAME,...", help="the inputs the update step changes, as in w,b")
+    p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames for slides into DIR")
+    p.add_argument("--format", choices=FRAME_FORMATS, default="svg",
+                   help="the frames' format: svg, png (2x), pdf (one deck) or gif (animated); default svg")
+
+
+def _train_engine_options(p: argparse.ArgumentParser) -> None:
+    """``train`` replays each step with the compiled tape (numpy) unless --dynamic: the same History to
+    rounding for every loss the command uses (hinge, cross_entropy), many times faster."""
+    p.add_argument("--dynamic", action="store_true",
+                   help="build and backpropagate a fresh graph at every step instead of replaying the compiled "
+                        "tape (slower; the same numbers to rounding)")
+    p.add_argument("--compiled", action="store_true", help="the default: replay the compiled tape (kept for scripts)")
+
+
+def add_handout_command(sub) -> argparse.ArgumentParser:
+    p = _command(sub, "handout", "a printable worksheet for a formula's graph, with its answer key", """\
+Write a worksheet to print (A4 or Letter): the graph with a blank for every
+gradient (and, with --forward, every value an op computes), a table with the
+same blanks, and the answer key on a page of its own.""", """\
+examples:
+  chainrule handout "L = (y - sigmoid(w*x + b))**2" --at w=0.8,x=1.5,b=0.1,y=1 -o sheet.html
+  chainrule handout "c = a*b + a" --at a=2,b=-3 -o sheet.html --forward""", run_handout)
+    _formula_arguments(p)
+    p.add_argument("-o", "--out", required=True, metavar="FILE.html", help="write the worksheet here")
+    p.add_argument("--forward", action="store_true", help="leave the computed values blank as well")
+    p.add_argument("--title", help="the worksheet's heading (default: the output's name)")
+    return p
+
+
 COMMANDS = (
     add_tour_command,
     add_graph_command,
     add_steps_command,
+    add_handout_command,
     add_paths_command,
     add_check_command,
     add_train_command,

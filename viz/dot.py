@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import graphviz
 from chainrule.autograd import Value, power_exponent, topological_order
+from chainrule.autograd.names import display_names
 
 # Colours chosen to survive a projector: dark ink, pale fills, one strong accent.
 INK = "#1f2937"
@@ -177,19 +178,20 @@ class Scene:
     clusters: dict[int, tuple[str, ...]] = field(default_factory=dict)  # node -> (layer,) or (layer, neuron)
 
 
-def value_fields(node: Value, grad: str | None) -> tuple[str, ...]:
-    """The text of a value box: its name if it has one, ``data``, and ``grad`` unless None."""
-    fields = [node.name] if node.name else []
+def value_fields(node: Value, grad: str | None, name: str | None = None) -> tuple[str, ...]:
+    """The text of a value box: its display ``name`` (else its own name, if any), ``data``, and ``grad`` unless None."""
+    name = name or node.name
+    fields = [name] if name else []
     fields.append(f"data {num(node.data)}")
     if grad is not None:
         fields.append(grad)
     return tuple(fields)
 
 
-def default_look(node: Value, is_root: bool, show_grad: bool) -> Look:
+def default_look(node: Value, is_root: bool, show_grad: bool, name: str | None = None) -> Look:
     fill = ROOT_FILL if is_root else LEAF_FILL if node.is_leaf else RESULT_FILL
     grad = f"grad {num(node.grad)}" if show_grad else None
-    return Look(value_fields(node, grad), fill, penwidth=2.0 if is_root else 1.0)
+    return Look(value_fields(node, grad, name), fill, penwidth=2.0 if is_root else 1.0)
 
 
 def indices(order: list[Value]) -> dict[Value, int]:
@@ -230,7 +232,8 @@ def to_dot(
         if not group_modules:
             raise GraphTooLarge(len(order), max_nodes)
         return collapsed_dot(order, show_grad, highlight, max_nodes)
-    scene.looks = [default_look(node, node is root, show_grad) for node in order]
+    names = display_names(order)  # mul1, add2 ...: the same names as the tables and the stepper
+    scene.looks = [default_look(node, node is root, show_grad, names[node]) for node in order]
     if show_local:
         scene.edge_text.update(local_labels(order))
     if group_modules:

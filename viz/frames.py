@@ -19,17 +19,20 @@ own turn comes: that ordering is the whole trick of backpropagation.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
 
 import graphviz
 from chainrule.autograd import Value, backward_steps, topological_order
 from chainrule.autograd.files import atomic_write
+from chainrule.autograd.names import display_names, operand
 
 from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, local_labels, num, value_fields
 from .modules import clusters, consumers
-from .render import pick_engine, pick_format, run_engine
-from .tables import formula
+from .render import pick_engine, run_engine
+from .tables import math_formula, math_rule
 
 NOT_REACHED = "not yet reached"
 PARTIAL = "partial"
@@ -40,9 +43,11 @@ UPDATED = "#ea580c"  # border of the parents the current step updates: orange
 MAX_EDGES_IN_CAPTION = 3
 
 
-def call(node: Value) -> str:
-    """How a caption names a node: its name, else the formula that made it."""
-    return node.name or formula(node)
+def call(node: Value, names: dict[Value, str] | None = None) -> str:
+    """How a caption names a node: its display name (``autograd.names``: its own name, or ``mul1`` ...)."""
+    if names is None:
+        names = display_names(topological_order(node))
+    return names[node]
 
 
 def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False,
@@ -62,6 +67,7 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
     for node in order:
         node.grad = 0.0
     where = indices(order)
+    names = display_names(order)
     children = [len(c) for c in consumers(order)]
     groups = clusters(order) if group_modules else {}
     steps_total = sum(1 for node in order if not node.is_leaf)
@@ -77,14 +83,15 @@ def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False
             before.setdefault(where[edge.parent], edge.before)
         looks = []
         for i, node in enumerate(order):
-            looks.append(_look(node, i, current, before, sent[i], children[i], is_root=node is root))
+            looks.append(_look(node, i, current, before, sent[i], children[i], is_root=node is root,
+                               name=names[node]))
         scene = Scene(order, looks, clusters=groups)
         scene.highlight_nodes.add(current)
         scene.edge_text.update(local)
         for k, edge in enumerate(step.edges):
             scene.edge_text[(current, k)] = product_text(edge.local, step.upstream, edge.contribution)
             scene.highlight_edges.add((current, k))
-        scene.caption = _caption(step, steps_total, root)
+        scene.caption = _caption(step, steps_total, root, names)
         frames.append(draw_scene(scene))
     return frames
 
@@ -95,7 +102,7 @@ def product_text(local: float, upstream: float, contribution: float) -> str:
 
 
 def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int, children: int,
-          is_root: bool) -> Look:
+          is_root: bool, name: str) -> Look:
     if is_root or sent == children:
         state = FINAL
     elif sent:
@@ -112,7 +119,7 @@ def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int
         words = "final, sending now"
     else:
         words = state
-    fields = value_fields(node, grad) + (words,)
+    fields = value_fields(node, grad, name) + (words,)
     if i in before:
         return Look(fields, STATE_FILL[state], border=UPDATED, penwidth=2.5)
     if i == current:
@@ -120,19 +127,17 @@ def _look(node: Value, i: int, current: int, before: dict[int, float], sent: int
     return Look(fields, STATE_FILL[state], penwidth=2.0 if is_root else 1.0, dashed=state == NOT_REACHED)
 
 
-def _caption(step, steps_total: int, root: Value) -> str:
+def _caption(step, steps_total: int, root: Value, names: dict[Value, str]) -> str:
     """Two to five lines over the frame: which node, its upstream gradient, its rule, what it sends."""
     node = step.node
-    out = root.name or "L"
+    out = operand(names[root])
     lines = [
-        f"Backward step {step.index + 1} of {steps_total}: {call(node)}"
-        + (f" = {formula(node)}" if node.name else ""),
-        f"upstream d{out}/d{node.name or '(' + formula(node) + ')'} = {num(step.upstream)};   "
-        f"local rule: {step.rule}",
+        f"Backward step {step.index + 1} of {steps_total}: {names[node]} = {math_formula(node, names)}",
+        f"upstream ∂{out}/∂{operand(names[node])} = {num(step.upstream)};   local rule: {math_rule(step.rule)}",
     ]
     for edge in step.edges[:MAX_EDGES_IN_CAPTION]:
         lines.append(
-            f"to {call(edge.parent)}: {product_text(edge.local, step.upstream, edge.contribution)}, "
+            f"to {names[edge.parent]}: {product_text(edge.local, step.upstream, edge.contribution)}, "
             f"its grad {num(edge.before)} → {num(edge.after)}"
         )
     if len(step.edges) > MAX_EDGES_IN_CAPTION:
@@ -146,22 +151,118 @@ def step_frames(root: Value, engine: str = "auto", **opts) -> list[str]:
     return [run_engine(frame.source, "svg", engine).decode("utf-8") for frame in frame_dots(root, **opts)]
 
 
+FRAME_FORMATS = ("svg", "png", "pdf", "gif")
+#: PNG, PDF and GIF frames are drawn at this many pixels per CSS pixel of the SVG: 192 dpi, sharp on a projector.
+ZOOM = 2.0
+DPI = 96 * ZOOM
+#: How long each GIF frame stays, in milliseconds.
+GIF_FRAME_MS = 1800
+
+
 def save_frames(root: Value, folder: str | os.PathLike, format: str = "svg", engine: str = "auto",
                 **opts) -> list[Path]:
-    """Write the frames as ``step-01.svg``, ``step-02.svg``, ... into ``folder`` (made if missing).
+    """Write the backward pass's frames into ``folder`` (made if missing) for slides.
 
-    ``format="png"`` suits slide software (it needs the system ``dot``). Each
-    file is written atomically. Returns the paths in step order.
+    ``svg`` and ``png``: one file per step, ``step-01.svg``, ``step-02.svg`` ...
+    ``pdf``: one deck, ``steps.pdf``, a page per step. ``gif``: one animation,
+    ``steps.gif``, a frame per step. PNG, PDF and GIF are drawn at 2x (192 dpi)
+    from the SVG by resvg, so every format works with either ``engine``
+    (the system ``dot`` or the WebAssembly Graphviz). Each file is written
+    atomically. Returns the paths written, in step order.
     """
-    fmt = pick_format(None, format)
+    fmt = format.lower() if isinstance(format, str) else format
+    if fmt not in FRAME_FORMATS:
+        raise ValueError(f"frames can be written as {', '.join(FRAME_FORMATS)}; got {format!r}")
     frames = frame_dots(root, **opts)
     engine = pick_engine(engine)
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    width = max(2, len(str(len(frames))))
+    svgs = [run_engine(frame.source, "svg", engine).decode("utf-8") for frame in frames]
+    if fmt == "svg":
+        return _numbered(target, "svg", [svg.encode("utf-8") for svg in svgs])
+    pngs = [svg_to_png(svg) for svg in svgs]
+    if fmt == "png":
+        return _numbered(target, "png", pngs)
+    if not pngs:
+        return []
+    pages = _same_size([_image(png) for png in pngs])
+    path = target / f"steps.{fmt}"
+    buffer = io.BytesIO()
+    if fmt == "pdf":
+        pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:], resolution=DPI)
+    else:
+        # An adaptive palette per frame: the graph's few colours survive; loop forever.
+        paletted = [page.convert("P", palette=_adaptive(), colors=64) for page in pages]
+        paletted[0].save(buffer, format="GIF", save_all=True, append_images=paletted[1:],
+                         duration=GIF_FRAME_MS, loop=0, disposal=1)
+    atomic_write(path, buffer.getvalue())
+    return [path]
+
+
+def svg_to_png(svg: str, zoom: float = ZOOM) -> bytes:
+    """An SVG as PNG bytes at ``zoom`` pixels per CSS pixel, on white, with its dpi recorded.
+
+    resvg (the ``resvg-py`` wheel) draws it: a well-kept rasteriser with no
+    system library to install. Pillow then stamps 192 dpi into the file, so
+    slide software places it at its real size.
+    """
+    import resvg_py  # loaded here: only PNG, PDF and GIF frames need it
+
+    png = bytes(resvg_py.svg_to_bytes(svg_string=_in_px(svg), zoom=zoom, background="#ffffff"))
+    image = _image(png)
+    out = io.BytesIO()
+    image.save(out, format="PNG", dpi=(DPI, DPI))
+    return out.getvalue()
+
+
+_SIZE = re.compile(r'\b(width|height)="([0-9.]+)pt"')
+
+
+def _in_px(svg: str) -> str:
+    """Graphviz sizes its SVG in points; resvg-py wants CSS px (1pt = 4/3 px) on the root element."""
+    start = svg.find("<svg")
+    end = svg.find(">", start)
+    if start < 0 or end < 0:
+        raise ValueError("the renderer returned no <svg> element")
+    head = _SIZE.sub(lambda m: f'{m.group(1)}="{float(m.group(2)) * 4 / 3:.3f}"', svg[start:end])
+    # resvg reads generic font families case-sensitively: Graphviz's "sans-Serif" would fall back to a serif.
+    return (head + svg[end:]).replace("sans-Serif", "sans-serif")
+
+
+def _image(png: bytes):
+    from PIL import Image  # Pillow, loaded only for the raster formats
+
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image.convert("RGB")
+
+
+def _adaptive():
+    from PIL import Image
+
+    return Image.Palette.ADAPTIVE
+
+
+def _same_size(images: list) -> list:
+    """Every frame on a white canvas of the largest width and height, top left: a deck's pages and a
+    GIF's frames must not jump in size as the labels grow."""
+    from PIL import Image
+
+    width = max(image.width for image in images)
+    height = max(image.height for image in images)
+    out = []
+    for image in images:
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(image, (0, 0))
+        out.append(canvas)
+    return out
+
+
+def _numbered(target: Path, suffix: str, blobs: list[bytes]) -> list[Path]:
+    width = max(2, len(str(len(blobs))))
     written = []
-    for n, frame in enumerate(frames, start=1):
-        path = target / f"step-{n:0{width}d}.{fmt}"
-        atomic_write(path, run_engine(frame.source, fmt, engine))
+    for n, blob in enumerate(blobs, start=1):
+        path = target / f"step-{n:0{width}d}.{suffix}"
+        atomic_write(path, blob)
         written.append(path)
     return written

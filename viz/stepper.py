@@ -29,17 +29,29 @@ from __future__ import annotations
 import html
 import json
 import math
+import numbers
 import os
 import re
+from collections.abc import Sequence
 from importlib import resources
 
-from chainrule.autograd import TooManyPaths, Value, backward_steps, paths, topological_order
+from chainrule.autograd import (
+    OPS,
+    TooManyPaths,
+    Value,
+    backward_steps,
+    forward_steps,
+    paths,
+    power_exponent,
+    topological_order,
+)
 from chainrule.autograd.files import atomic_write
 from chainrule.autograd.graph import path_counts as paths_to_each
+from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import to_dot, visible
 from .render import render
-from .tables import formula, label
+from .tables import formula, math_formula, math_rule
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -54,85 +66,163 @@ PATH_FACTORS = 2_048
 PATH_LISTING_MAX_NODES = 400
 
 
-def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool = False,
-                 *, title: str | None = None) -> str:
-    """The HTML stepper page for the backward pass from ``root``; written to ``path`` when given.
+QUIZ_KINDS = ("grad", "local", "forward", "all")
+VIEWS = ("scalar", "neurons")
 
-    The page shows the graph and steps through ``backward_steps(root)`` with
-    Previous / Next / Play / Reset, a slider and the arrow keys. Each node's
-    grad is shown as of the current step: not reached, partial (some
-    children have sent their share) or final. Clicking a node shows its
-    gradient in the local form (sum over its children of upstream times
-    local) and the global form (sum over paths of products of locals).
-    With ``quiz=True`` the student types each parent's new grad before a
-    step is revealed; answers within a relative 1e-3 count as right.
 
-    The page shows one fresh pass: leaves start at grad 0 even if earlier
-    ``backward()`` calls left gradient on them. The graph's grads are put
-    back as they were afterwards. ``title`` (for example the formula) heads
-    the page; by default the output's name.
+def quiz_kind(quiz: bool | str | None) -> str:
+    """``quiz=`` as one word: ``""`` (no quiz), ``"grad"``, ``"local"``, ``"forward"`` or ``"all"``.
+
+    ``True`` means ``"grad"``, the quiz the page has always had: each parent's new grad.
+    """
+    if quiz is None or quiz is False:
+        return ""
+    if quiz is True:
+        return "grad"
+    if isinstance(quiz, str) and quiz in QUIZ_KINDS:
+        return quiz
+    raise ValueError(f"quiz must be False, True or one of {', '.join(QUIZ_KINDS)}; got {quiz!r}")
+
+
+def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool | str = False,
+                 title: str | None = None, forward: bool = True, lr: float | None = None,
+                 params: Sequence[Value] | None = None, variants: bool = False, view: str = "scalar") -> str:
+    """The HTML stepper page for ``root``'s graph; written to ``path`` when given.
+
+    The page plays the forward pass (``forward=True``: one step per op node,
+    its value computed from its parents'), then the backward pass of
+    ``backward_steps(root)``, then, with ``lr`` and ``params``, one step of
+    gradient descent: each parameter p becomes p - lr × dL/dp and the loss is
+    computed again at the new values, beside the old one.
+
+    Previous / Next / Play, a slider, the keys (Space, arrows, Home, End, +, -,
+    0, f, p) and zoom and pan on the graph. Each node's grad is shown as of the
+    current step: not reached, partial or final. Clicking a node shows its
+    gradient in the local form (sum over its children of upstream × local)
+    and the global form (sum over paths of products of locals).
+
+    ``quiz``: ``"grad"`` (or True) asks each parent's new grad, ``"local"``
+    each edge's local derivative (hidden on the graph while asked),
+    ``"forward"`` each node's value, ``"all"`` all three. Next waits for an
+    answer or "Show the answer"; answers within a relative 1e-3 or an absolute
+    1e-6, or fractions such as ``-3/4``, are right; the end shows a score.
+
+    Every node is called by its display name (``autograd.names``): its own
+    name, or ``mul1``, ``add2``, ... The page shows one fresh pass: leaves
+    start at grad 0 even if earlier ``backward()`` calls left gradient on
+    them; the graph's grads are put back as they were afterwards. ``title``
+    (for example the formula) heads the page; by default the output's name.
+
+    ``variants`` (each student's own numbers) and ``view="neurons"`` belong to
+    later work and are refused with a ValueError that says so.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper_html needs a Value, got {type(root).__name__}")
+    kind = quiz_kind(quiz)
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
+    if view == "neurons":
+        raise ValueError("view='neurons' (one circle per neuron) is not in this version of the stepper yet; "
+                         "use view='scalar'")
+    if variants:
+        raise ValueError("variants=True (each student's own leaf values) is not in this version of the stepper "
+                         "yet; use variants=False")
     order = topological_order(root)
+    update = _check_update(lr, params, order)
     saved = [node.grad for node in order]
     try:
         for node in order:
             if node.is_leaf:
                 node.grad = 0.0  # a fresh pass: what one backward() gives from scratch
-        data = _page_data(root, order, quiz, title)
+        data = _page_data(root, order, kind, title, forward)
         svg = _graph_svg(root)
+        if update is not None:
+            data["update"] = _update_data(root, order, update[0], update[1], data["names"])
     finally:
         for node, grad in zip(order, saved, strict=True):
             node.grad = grad
+    del data["names"]
     page = _assemble(data, svg)
     if path is not None:
         atomic_write(path, page)
     return page
 
 
+def _check_update(lr, params, order: list[Value]) -> tuple[float, list[Value]] | None:
+    """``(lr, params)`` checked, or None when no update step was asked for."""
+    if lr is None and params is None:
+        return None
+    if lr is None or params is None:
+        raise ValueError("the update step needs both lr= (the learning rate) and params= (the Values to update)")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    params = list(params)
+    if not params:
+        raise ValueError("params= is empty: name at least one input to update")
+    members = set(order)
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"params must be Values, got {type(p).__name__}")
+        if p not in members or not p.is_leaf:
+            raise ValueError(f"params: {p!r} is not an input of this graph (only inputs can be updated)")
+    return float(lr), list(dict.fromkeys(params))
+
+
 # --- the data the page reads -----------------------------------------------------
 
 
-def _page_data(root: Value, order: list[Value], quiz: bool, title: str | None) -> dict:
+def _page_data(root: Value, order: list[Value], quiz: str, title: str | None, forward: bool) -> dict:
     """Everything the page shows, as plain JSON-able data; nodes by topological index."""
     index = {node: i for i, node in enumerate(order)}
-    steps = [_step_data(step, index) for step in backward_steps(root)]
+    names = display_names(order)
+    steps = [_step_data(step, index, names) for step in backward_steps(root)]
     _mark_arrivals(steps)
     nodes = [
         {
-            "name": node.name,
-            "label": label(node),
+            "name": names[node],  # the display name: its own, or mul1, add2 ...
+            "label": names[node],
+            "user": node.name,  # the name the user gave, or None
             "op": node.op,
-            "formula": formula(node),
+            "formula": formula(node, names),
+            "math": math_formula(node, names),
+            "numbers": math_formula(node, names, values=True),
             "data": _number(node.data),
             "grad": _number(node.grad),  # final, after the whole pass
             "parents": [index[p] for p in node.parents],
         }
         for node in order
     ]
+    forward_list = [
+        {"node": index[step.node], "inputs": [_number(x) for x in step.inputs], "value": _number(step.value)}
+        for step in forward_steps(root)
+    ] if forward else []
     return {
-        "title": title if title is not None else f"backward pass from {label(root)}",
-        "quiz": bool(quiz),
+        "title": title if title is not None else f"backward pass from {names[root]}",
+        "quiz": quiz,
         "root": index[root],
         "nodes": nodes,
+        "forward": forward_list,
         "steps": steps,
+        "update": None,
         "paths": _global_forms(root, order, index),
         "pathLimit": PATH_LIMIT,
+        "names": names,  # for _update_data; removed before the page is written
     }
 
 
-def _step_data(step, index: dict[Value, int]) -> dict:
-    rules = step.rule.split("; ")
+def _step_data(step, index: dict[Value, int], names: dict[Value, str]) -> dict:
+    rules = operand_rules(step.node, names)
     return {
         "node": index[step.node],
         "upstream": _number(step.upstream),
         "rule": step.rule,
+        "math": math_rule(step.rule),
         "edges": [
             {
                 "parent": index[edge.parent],
                 "k": k,  # which input of the op: the edge's SVG id is e{node}_{k}
-                "rule": rules[k] if len(rules) == len(step.edges) else step.rule,
+                "rule": rules[k],
+                "math": math_rule(rules[k]),
                 "local": _number(edge.local),
                 "contribution": _number(edge.contribution),
                 "before": _number(edge.before),
@@ -141,6 +231,44 @@ def _step_data(step, index: dict[Value, int]) -> dict:
             for k, edge in enumerate(step.edges)
         ],
     }
+
+
+def recompute(order: list[Value], new: dict[Value, float]) -> list[float]:
+    """Every node's value again, in ``order``, with the inputs in ``new`` changed: the forward pass
+    replayed from the op table (each op's forward on its parents' new values)."""
+    values: dict[Value, float] = {}
+    for node in order:
+        if node.is_leaf:
+            values[node] = new.get(node, node.data)
+            continue
+        xs = [values[p] for p in node.parents]
+        k = power_exponent(node)
+        op = OPS.get(node.op)
+        if op is None:
+            raise ValueError(f"op {node.op!r} is not in the op table: the update step cannot recompute it")
+        label = getattr(node._rule, "label", None)  # a fused loss keeps its target on its rule
+        if k is not None:
+            values[node] = op.forward(xs[0], k)
+        elif label is not None:
+            values[node] = op.forward(*xs, label=label)
+        else:
+            values[node] = op.forward(*xs)
+    return [values[node] for node in order]
+
+
+def _update_data(root: Value, order: list[Value], lr: float, params: list[Value],
+                 names: dict[Value, str]) -> dict:
+    """One gradient-descent step: each parameter's old value, grad and new value, and the loss before and after."""
+    index = {node: i for i, node in enumerate(order)}
+    new = {p: p.data - lr * p.grad for p in params}
+    rows = [{"node": index[p], "old": _number(p.data), "grad": _number(p.grad), "new": _number(new[p])}
+            for p in params]
+    try:
+        after = recompute(order, new)[-1]
+        problem = ""
+    except (ArithmeticError, ValueError, TypeError) as error:  # the new values may leave an op's domain
+        after, problem = math.nan, str(error)
+    return {"lr": lr, "params": rows, "before": _number(root.data), "after": _number(after), "problem": problem}
 
 
 def _mark_arrivals(steps: list[dict]) -> None:
@@ -251,12 +379,16 @@ def _asset(name: str) -> str:
 
 def _assemble(data: dict, svg: str) -> str:
     title = html.escape(visible(data["title"]))  # as the graph spells what HTML text cannot hold
-    quiz = " quiz" if data["quiz"] else ""
+    quiz = f" quiz quiz-{data['quiz']}" if data["quiz"] else ""
+    passes = "the forward pass, then the backward pass" if data["forward"] else "the backward pass"
+    if data["update"]:
+        passes += ", then one step of gradient descent"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <meta http-equiv="Content-Security-Policy"
       content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>{title}</title>
@@ -267,36 +399,47 @@ def _assemble(data: dict, svg: str) -> str:
 <body class="stepper{quiz}">
 <header>
   <h1 id="title">{title}</h1>
-  <p class="sub">Backpropagation one node at a time: each step multiplies the upstream gradient
-  by a local derivative and adds the product to a parent's grad.</p>
+  <p class="sub">Backpropagation one node at a time: {passes}. Each backward step multiplies the upstream
+  gradient by a local derivative and adds the product to a parent&#x2019;s grad.</p>
 </header>
 <nav id="controls" aria-label="step controls">
   <button id="reset" type="button" title="back to the start (Home)">&#x21E4; Reset</button>
   <button id="prev" type="button" title="previous step (Left arrow)">&#x25C0; Previous</button>
-  <button id="play" type="button" title="play or pause (space)">&#x25B6; Play</button>
+  <button id="play" type="button" title="play or pause (Space)" aria-pressed="false">&#x25B6; Play</button>
   <button id="next" type="button" title="next step (Right arrow)">Next &#x25B6;</button>
   <input id="slider" type="range" min="0" max="0" value="0" aria-label="step">
   <span id="position" aria-live="polite"></span>
-  <button id="zoom" type="button" title="fit the graph to the window, or show it full size">Full size</button>
+  <span class="group" role="group" aria-label="zoom">
+    <button id="zoom-out" type="button" class="small" title="zoom out (-)" aria-label="zoom out">&#x2212;</button>
+    <button id="zoom-fit" type="button" class="small" title="fit the whole graph (0)">Fit</button>
+    <button id="zoom-in" type="button" class="small" title="zoom in (+)" aria-label="zoom in">+</button>
+  </span>
+  <span class="group">
+    <button id="theme" type="button" class="small" title="light, dark or high contrast">Theme</button>
+    <button id="present" type="button" class="small" title="presentation view (p)" aria-pressed="false">Present</button>
+    <button id="fullscreen" type="button" class="small" title="full screen (f)">Full screen</button>
+  </span>
 </nav>
-<section id="graph" aria-label="the computational graph">
+<section id="graph" aria-label="the computational graph" tabindex="0">
 {svg}
 </section>
 <p id="legend">
   <span class="key g-none">grad &#x2014;</span> not reached yet
   <span class="key g-partial">grad 0.12&#x2026;</span> partial: some children have sent their share
   <span class="key g-final">grad 0.12</span> final: every child has sent.
-  <span class="key now">red</span> the node stepping now and the edges it sends along;
-  <span class="key to">blue</span> its parents, receiving.
-  Gradient flows against the arrows. Click a node to see its gradient two ways.
+  <span class="key now">thick solid border</span> the node stepping now;
+  <span class="key to">thick dashed border</span> its parents.
+  Gradient flows against the arrows. Drag to pan, Ctrl+wheel or +/&#x2212; to zoom, 0 to fit.
+  Click a node to see its gradient two ways.
 </p>
 <main>
   <section id="explain" aria-live="polite"></section>
   <section id="quizbox" hidden aria-live="polite"></section>
+  <section id="scorebox" hidden aria-live="polite"></section>
   <section id="nodeview" hidden></section>
 </main>
 <section id="tablebox">
-  <h2>Every node&#x2019;s grad at this step</h2>
+  <h2>Every node at this step</h2>
   <table id="grads">
     <thead><tr><th>#</th><th>node</th><th>computed as</th><th>value</th><th>grad</th></tr></thead>
     <tbody></tbody>

@@ -1,14 +1,21 @@
-/* chainrule's backward stepper: the page's behaviour.
+/* chainrule's stepper: the page's behaviour.
  *
- * The data block (id "data") holds one backward pass, recorded in Python by
- * autograd.backward_steps: the nodes in topological order, then one step per
- * node that has parents, in the order backward() visits them. "Position" p is
- * how many steps have been applied: p = 0 is the start (only the output has a
- * gradient, dL/dL = 1), p = steps.length is the end of the pass.
+ * The data block (id "data") holds one pass through a graph, recorded in Python:
+ * the nodes in topological order (each with its display name: its own, or mul1,
+ * add2 ...), the forward steps (one per op node, parents first), the backward
+ * steps (autograd.backward_steps: one per op node, output first) and, when asked
+ * for, one gradient-descent update.
  *
- * Every grad the page shows is recomputed from the steps, never guessed: at
- * position p a node's grad is the "after" of the last edge into it among the
- * first p steps. It is "final" once every child has sent its share.
+ * The page is a timeline of positions t = 0 ... LAST:
+ *   forward   t = 0 is "inputs given", t = k (1..F) means k forward steps are done;
+ *   backward  t = FB + p, where p backward steps have been applied (p = 0: dL/dL = 1);
+ *   update    t = LAST, when there is an update step.
+ * Every number the page shows is read from the recorded steps, never guessed: at
+ * backward position p a node's grad is the "after" of the last edge into it among
+ * the first p steps, and it is "final" once every child has sent its share.
+ *
+ * A quiz asks about the step from t to t + 1 before showing it; Next is locked
+ * until every question is answered right or "Show the answer" is pressed.
  *
  * User text (names, the title) is only ever placed with textContent.
  */
@@ -28,17 +35,36 @@
 
   const DATA = JSON.parse(document.getElementById("data").textContent, revive);
   const NODES = DATA.nodes;
+  const FORWARD = DATA.forward || [];
   const STEPS = DATA.steps;
+  const UPDATE = DATA.update;
   const ROOT = DATA.root;
   const N = NODES.length;
-  const QUIZ = DATA.quiz;
-  const TOLERANCE = 1e-3; // quiz answers: relative error allowed
+  const QUIZ = DATA.quiz || ""; // "", "grad", "local", "forward" or "all"
+  const ASKS = {
+    forward: QUIZ === "forward" || QUIZ === "all",
+    local: QUIZ === "local" || QUIZ === "all",
+    grad: QUIZ === "grad" || QUIZ === "all",
+  };
+  const RELATIVE = 1e-3; // quiz answers: right within a relative 1e-3 ...
+  const ABSOLUTE = 1e-6; // ... or an absolute 1e-6 (for answers that are 0)
+
+  const F = FORWARD.length;
+  const B = STEPS.length;
+  const FB = F ? F + 1 : 0; // the position where the backward pass starts
+  const LAST = FB + B + (UPDATE ? 1 : 0);
+
+  /** What position t shows: {kind: "forward", k} | {kind: "backward", p} | {kind: "update"}. */
+  function phase(t) {
+    if (F && t <= F) return {kind: "forward", k: t};
+    const p = t - FB;
+    if (p <= B) return {kind: "backward", p: p};
+    return {kind: "update"};
+  }
 
   // incoming[i]: every edge that sends gradient into node i, in the order the pass sends it.
   const incoming = NODES.map(() => []);
-  const stepOf = new Array(N).fill(-1); // the step in which node i sends its gradient
   STEPS.forEach((step, s) => {
-    stepOf[step.node] = s;
     step.edges.forEach((edge) => incoming[edge.parent].push({s: s, edge: edge}));
   });
   // A node is reached after its first incoming step and final after its last.
@@ -46,6 +72,10 @@
   const finalAt = incoming.map((list) => (list.length ? list[list.length - 1].s + 1 : Infinity));
   firstAt[ROOT] = 0;
   finalAt[ROOT] = 0;
+  // computedAt[i]: the forward position from which node i's value is known (inputs: from the start).
+  const computedAt = NODES.map((node) => (node.op ? Infinity : 0));
+  FORWARD.forEach((step, k) => { computedAt[step.node] = k + 1; });
+  if (!F) computedAt.fill(0);
 
   // --- numbers and names -----------------------------------------------------------
 
@@ -68,11 +98,12 @@
   }
 
   const label = (i) => NODES[i].label;
-  const dL = (i) => "dL/d" + wrap(label(i));
   function wrap(text) {
-    // dL/dw, dL/d(-), dL/d(my name): brackets only where the name needs them.
-    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) || /^\([^()]*\)$/.test(text) ? text : "(" + text + ")";
+    // ∂L/∂w, ∂L/∂(my name): brackets only where the name needs them.
+    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? text : "(" + text + ")";
   }
+  const dL = (i) => "\u2202" + wrap(label(ROOT)) + "/\u2202" + wrap(label(i));
+  const opWord = (op) => ({"*": "\u00d7", "-": "\u2212", "sigmoid": "\u03c3", "": "input"}[op] ?? op);
 
   // --- small DOM helpers: text only, never markup ---------------------------------------
 
@@ -98,9 +129,9 @@
 
   const $ = (id) => document.getElementById(id);
 
-  // --- the state of the pass at position p -------------------------------------------
+  // --- the state of the pass at position t -------------------------------------------
 
-  /** Each node's grad after the first p steps: replay their edges (each edge records "after"). */
+  /** Each node's grad after the first p backward steps: replay their edges (each edge records "after"). */
   function gradsAt(p) {
     const grads = new Array(N).fill(0);
     grads[ROOT] = 1;
@@ -110,11 +141,16 @@
     return grads;
   }
 
-  function stateAt(i, p) {
+  function stateAt(i, t) {
+    const ph = phase(t);
+    if (ph.kind === "forward") return "none"; // no gradient yet: the forward pass comes first
+    const p = ph.kind === "update" ? B : ph.p;
     if (p >= finalAt[i]) return "final";
     if (p >= firstAt[i]) return "partial";
     return "none";
   }
+
+  const known = (i, t) => (phase(t).kind !== "forward" || t >= computedAt[i]);
 
   // --- the graph ----------------------------------------------------------------------
 
@@ -122,21 +158,28 @@
   const svg = graphBox.querySelector("svg");
   const valueBox = new Array(N).fill(null);
   const gradText = new Array(N).fill(null);
+  const dataText = new Array(N).fill(null);
+  const dataWords = new Array(N).fill("");
   const boxWidth = new Array(N).fill(0);
+  const edgeLabel = {}; // "i_k" -> the <text> of the local derivative on edge e{i}_{k}
   if (svg) {
     svg.setAttribute("role", "img");
-    svg.dataset.width = svg.getAttribute("width") || "";
-    svg.dataset.height = svg.getAttribute("height") || "";
+    svg.setAttribute("aria-label", "the computational graph of " + label(ROOT));
     for (let i = 0; i < N; i++) {
       const group = svg.getElementById ? svg.getElementById("v" + i) : document.getElementById("v" + i);
       if (!group) continue;
       valueBox[i] = group;
       const texts = Array.from(group.querySelectorAll("text"));
-      gradText[i] = texts.reverse().find((t) => t.textContent.startsWith("grad")) || null;
+      gradText[i] = texts.slice().reverse().find((t) => t.textContent.startsWith("grad")) || null;
+      dataText[i] = texts.find((t) => t.textContent.startsWith("data ")) || null;
+      if (dataText[i]) dataWords[i] = dataText[i].textContent;
       const shape = group.querySelector("polygon");
       if (shape) boxWidth[i] = shape.getBBox ? shape.getBBox().width : 0;
-      const title = group.querySelector("title");
-      if (title) title.textContent = label(i) + " = " + NODES[i].formula;
+    }
+    for (const group of svg.querySelectorAll("g.edge")) {
+      const match = /^e(\d+)_(\d+)$/.exec(group.id);
+      const text = group.querySelector("text");
+      if (match && text) edgeLabel[match[1] + "_" + match[2]] = text;
     }
     for (const group of svg.querySelectorAll("g.node")) group.classList.add("clickable");
   }
@@ -149,22 +192,27 @@
 
   const shown = new Array(N).fill(null); // what each box shows now, to touch only what changes
 
-  function paintGraph(p, grads) {
+  function paintGraph(t, grads) {
     const changed = [];
     for (let i = 0; i < N; i++) {
-      const state = stateAt(i, p);
+      const state = stateAt(i, t);
       const words = gradWords(grads[i], state);
-      if (shown[i] === words + state) continue;
-      shown[i] = words + state;
+      const isKnown = known(i, t);
+      const key = words + state + isKnown;
+      if (shown[i] === key) continue;
+      shown[i] = key;
       const group = valueBox[i];
       if (!group) continue;
       group.classList.remove("g-none", "g-partial", "g-final");
       group.classList.add("g-" + state);
+      group.classList.toggle("unknown", !isKnown);
+      if (dataText[i]) dataText[i].textContent = isKnown ? dataWords[i] : "data ?";
       if (gradText[i]) {
         gradText[i].textContent = words;
         gradText[i].removeAttribute("textLength");
         changed.push(i);
       }
+      setTitle(group, tooltip(i, isKnown, state, grads[i]));
     }
     // Squeeze a grad that outgrew its box (bold and "..." are wider than what dot measured).
     for (const i of changed) {
@@ -176,9 +224,62 @@
     }
   }
 
+  /** The hover text of a node: its name, op, value and grad as of now; never an internal id. */
+  function tooltip(i, isKnown, state, grad) {
+    const node = NODES[i];
+    return [
+      label(i) + (node.op ? " = " + node.math : " (input)"),
+      "op: " + opWord(node.op),
+      "value: " + (isKnown ? fmt(node.data) : "not computed yet"),
+      "grad: " + (state === "none" ? "not reached yet" : fmt(grad) + (state === "partial" ? " (partial)" : "")),
+    ].join("\n");
+  }
+
+  function setTitle(group, text) {
+    let title = group.querySelector("title");
+    if (!title) {
+      title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      group.prepend(title);
+    }
+    title.textContent = text;
+  }
+
+  if (svg) {
+    // Graphviz titles are internal ids ("op3", "v0->op1"): say what each op and edge is instead.
+    for (let i = 0; i < N; i++) {
+      const op = document.getElementById("op" + i);
+      if (op) setTitle(op, "op " + opWord(NODES[i].op) + " making " + label(i) + " = " + NODES[i].math);
+      const out = document.getElementById("e" + i);
+      if (out) setTitle(out, "op " + opWord(NODES[i].op) + " \u2192 " + label(i));
+    }
+  }
+
+  const edgesHidden = new Array(B).fill(null); // what each step's edges show now, to touch only what changes
+
+  function paintEdges(t) {
+    // No local derivative during the forward pass (they come with the backward pass, and would give
+    // values away), nor while one is asked for.
+    const forward = phase(t).kind === "forward";
+    for (const [s, step] of STEPS.entries()) {
+      const hide = forward || (ASKS.local && !answered(FB + s));
+      if (edgesHidden[s] === hide) continue;
+      edgesHidden[s] = hide;
+      for (const edge of step.edges) {
+        const key = step.node + "_" + edge.k;
+        const text = edgeLabel[key];
+        if (text) text.classList.toggle("hidden-local", hide);
+        const group = document.getElementById("e" + key);
+        if (group) {
+          setTitle(group, label(edge.parent) + " \u2192 " + label(step.node) + ": local \u2202" +
+            wrap(label(step.node)) + "/\u2202" + wrap(label(edge.parent)) + " = " + (hide ? "?" : fmt(edge.local)));
+        }
+      }
+    }
+  }
+
   let hot = [];
 
-  function highlight(s) {
+  function highlight(t) {
     for (const [node, cls] of hot) node.classList.remove(cls);
     hot = [];
     const mark = (id, cls) => {
@@ -188,54 +289,84 @@
         hot.push([node, cls]);
       }
     };
-    if (s < 0) {
-      mark("v" + ROOT, "current");
+    const markRow = (i, cls) => { rows[i].classList.add(cls); hot.push([rows[i], cls]); };
+    const ph = phase(t);
+    if (ph.kind === "forward" && ph.k > 0) {
+      const i = FORWARD[ph.k - 1].node;
+      mark("v" + i, "current");
+      mark("op" + i, "current");
+      markRow(i, "current");
+      NODES[i].parents.forEach((parent, k) => {
+        mark("e" + i + "_" + k, "feeding");
+        mark("v" + parent, "receiving");
+        markRow(parent, "receiving");
+      });
       return;
     }
-    const i = STEPS[s].node;
+    if (ph.kind === "update") {
+      for (const row of UPDATE.params) { mark("v" + row.node, "current"); markRow(row.node, "current"); }
+      return;
+    }
+    if (ph.kind === "forward" || ph.p === 0) {
+      mark("v" + ROOT, "current"); // the start: the output, the goal of the forward and backward pass
+      markRow(ROOT, "current");
+      return;
+    }
+    const step = STEPS[ph.p - 1];
+    const i = step.node;
     mark("v" + i, "current");
     mark("op" + i, "current");
     mark("e" + i, "sending");
-    for (const edge of STEPS[s].edges) {
+    markRow(i, "current");
+    for (const edge of step.edges) {
       mark("e" + i + "_" + edge.k, "sending");
       mark("v" + edge.parent, "receiving");
-    }
-    for (const [row, cls] of rowsFor(s)) {
-      row.classList.add(cls);
-      hot.push([row, cls]);
+      markRow(edge.parent, "receiving");
     }
   }
 
-  function rowsFor(s) {
-    const out = [[rows[STEPS[s].node], "current"]];
-    for (const edge of STEPS[s].edges) out.push([rows[edge.parent], "receiving"]);
-    return out;
+  /** The ids of what position t is about: the node stepping and its parents. */
+  function focusIds(t) {
+    const ph = phase(t);
+    if (ph.kind === "forward" && ph.k > 0) {
+      const i = FORWARD[ph.k - 1].node;
+      return ["v" + i, "op" + i].concat(NODES[i].parents.map((p) => "v" + p));
+    }
+    if (ph.kind === "backward" && ph.p > 0) {
+      const step = STEPS[ph.p - 1];
+      return ["v" + step.node, "op" + step.node].concat(step.edges.map((e) => "v" + e.parent));
+    }
+    if (ph.kind === "update") return UPDATE.params.map((row) => "v" + row.node);
+    return ["v" + ROOT];
   }
 
-  // --- the table of every node's grad -------------------------------------------------
+  // --- the table of every node ---------------------------------------------------------
 
   const rows = [];
   const gradCells = [];
+  const dataCells = [];
   (function buildTable() {
     const body = $("grads").querySelector("tbody");
     for (let i = 0; i < N; i++) {
       const cell = el("td", {class: "grad"});
+      const data = el("td", {class: "data"}, num(NODES[i].data));
       const row = el("tr", {"data-node": String(i)},
         el("td", {class: "idx"}, String(i)),
         el("td", {class: "label"}, label(i)),
-        el("td", {class: "formula"}, NODES[i].formula),
-        el("td", {class: "data"}, num(NODES[i].data)),
+        el("td", {class: "formula"}, NODES[i].op ? NODES[i].math : "input"),
+        data,
         cell);
       row.addEventListener("click", () => showNode(i));
       rows.push(row);
       gradCells.push(cell);
+      dataCells.push(data);
       body.append(row);
     }
   })();
 
-  function paintTable(p, grads) {
+  function paintTable(t, grads) {
     for (let i = 0; i < N; i++) {
-      const state = stateAt(i, p);
+      const state = stateAt(i, t);
       const cell = gradCells[i];
       const text = state === "none" ? "\u2014" : state === "partial" ? "partial " + fmt(grads[i]) + "\u2026"
         : "final " + fmt(grads[i]);
@@ -245,34 +376,65 @@
       }
       cell.dataset.state = state;
       cell.dataset.grad = state === "none" ? "" : String(grads[i]);
+      const isKnown = known(i, t);
+      if (dataCells[i].dataset.known !== String(isKnown)) {
+        clear(dataCells[i]);
+        dataCells[i].append(isKnown ? num(NODES[i].data) : "?");
+        dataCells[i].dataset.known = String(isKnown);
+      }
     }
   }
 
-  // --- the explanation of one step ----------------------------------------------------
+  // --- the explanation of one position ----------------------------------------------------
 
   const explain = $("explain");
-  const verdicts = {}; // quiz answers per step, shown with the step's explanation
 
-  function letter(i, k) {
-    return NODES[i].op === "sum" ? "a" + (k + 1) : ["a", "b", "c", "d"][k] || "input " + (k + 1);
-  }
-
-  function letters(i) {
-    // Which parent plays "a", "b" ... in the rule text.
-    const node = NODES[i];
-    if (node.op === "sum") return el("p", {class: "where"}, "where a1 \u2026 an are the terms");
-    const names = ["a", "b", "c", "d"];
-    const parts = node.parents.map((parent, k) => names[k] + " = " + label(parent) + " (" + fmt(NODES[parent].data) + ")");
-    return el("p", {class: "where"}, "where " + parts.join(", "));
-  }
-
-  function explainStart() {
+  function explainAt(t) {
     clear(explain);
+    const ph = phase(t);
+    if (ph.kind === "forward") {
+      if (ph.k === 0) explainForwardStart();
+      else explainForward(ph.k - 1);
+    } else if (ph.kind === "update") {
+      explainUpdate();
+    } else if (ph.p === 0) {
+      explainBackwardStart();
+    } else {
+      explainStep(ph.p - 1);
+    }
+    const mine = verdicts[t - 1];
+    if (mine) explain.append(verdictBox(mine));
+  }
+
+  function explainForwardStart() {
+    const inputs = NODES.map((node, i) => i).filter((i) => !NODES[i].op);
     explain.append(
-      el("h2", {}, "Start"),
+      el("h2", {}, "Forward pass: the inputs are given"),
+      el("p", {}, "Inputs: " + inputs.map((i) => label(i) + " = " + fmt(NODES[i].data)).join(", ") + "."),
+      el("p", {}, "Each op node computes its value from its parents\u2019 values, inputs first, until the output ",
+        name(ROOT), ". Press Next (or \u2192)."));
+  }
+
+  function explainForward(k) {
+    const step = FORWARD[k];
+    const i = step.node;
+    const node = NODES[i];
+    explain.append(
+      el("h2", {}, "Forward step " + (k + 1) + " of " + F + ": ", name(i)),
+      el("p", {class: "equation"}, label(i) + " = " + node.math + " = " + node.numbers + " = ", num(step.value, "value")),
+      el("p", {class: "where"}, "Its parents: " + node.parents.map((p) => label(p) + " = " + fmt(NODES[p].data)).join(", ")));
+    if (k === F - 1) {
+      explain.append(el("p", {class: "done"}, "The forward pass is done: " + label(ROOT) + " = " + fmt(NODES[ROOT].data) +
+        ". Next comes the backward pass."));
+    }
+  }
+
+  function explainBackwardStart() {
+    explain.append(
+      el("h2", {}, "Backward pass: start"),
       el("p", {}, "The backward pass begins at the output ", name(ROOT), ": its grad is ",
         el("b", {}, dL(ROOT) + " = 1"), ": nudging " + label(ROOT) + " moves " + label(ROOT) + " by exactly as much."),
-      el("p", {}, STEPS.length
+      el("p", {}, B
         ? "Every other node waits for its children. Press Next (or the \u2192 key) to let " + label(STEPS[0].node) +
           " send gradient to its parents."
         : "The output has no parents: there is nothing to send."));
@@ -281,16 +443,14 @@
   function explainStep(s) {
     const step = STEPS[s];
     const i = step.node;
-    clear(explain);
-    explain.append(el("h2", {}, "Step " + (s + 1) + " of " + STEPS.length + ": ", name(i),
-      " = " + NODES[i].formula));
+    explain.append(el("h2", {}, "Backward step " + (s + 1) + " of " + B + ": ", name(i),
+      " = " + NODES[i].math));
     explain.append(el("p", {}, "Upstream gradient ", el("b", {}, dL(i) + " = "), num(step.upstream, "upstream"),
       i === ROOT ? " (the output: 1 by definition)" : " (final: every child of " + label(i) + " has sent its share)"));
     const list = el("ol", {class: "edges"});
     step.edges.forEach((edge) => list.append(explainEdge(step, edge)));
     explain.append(list);
-    if (verdicts[s]) explain.append(verdictBox(verdicts[s]));
-    if (s === STEPS.length - 1) {
+    if (s === B - 1) {
       explain.append(el("p", {class: "done"}, "Done: every grad is final. These are the numbers backward() leaves."));
     }
   }
@@ -298,13 +458,13 @@
   function explainEdge(step, edge) {
     const i = step.node;
     const p = edge.parent;
-    const d = "d" + wrap(label(i)) + "/d" + wrap(label(p));
+    const d = "\u2202" + wrap(label(i)) + "/\u2202" + wrap(label(p));
     const item = el("li", {class: "edge-info", "data-parent": String(p)},
-      el("div", {}, "to ", name(p), ", the " + letter(i, edge.k) + " in ", el("code", {}, edge.rule)),
+      el("div", {}, "to ", name(p), ": ", el("code", {}, edge.math)),
       el("div", {}, "local " + d + " = ", num(edge.local, "local")),
       el("div", {}, "upstream \u00d7 local = " + fmt(step.upstream) + " \u00d7 " + fmt(edge.local) + " = ",
         num(edge.contribution, "contribution")),
-      el("div", {}, label(p) + ".grad: ", num(edge.before, "before"), " \u2192 ", num(edge.after, "after")));
+      el("div", {}, dL(p) + ": ", num(edge.before, "before"), " \u2192 ", num(edge.after, "after")));
     if (edge.arrival > 1) {
       item.append(el("div", {class: "multipath"},
         "This is the multi-path sum: " + label(p) + " already held " + fmt(edge.before) + " from " +
@@ -318,73 +478,208 @@
     return item;
   }
 
-  function verdictBox(list) {
-    const box = el("div", {class: "verdicts"}, el("h3", {}, "Your answers"));
-    for (const v of list) {
-      box.append(el("p", {class: v.right ? "right" : "wrong"},
-        (v.right ? "\u2714 right: " : "\u2718 wrong: ") + label(v.parent) + ".grad = " + fmt(v.expected) +
-        (v.right ? "" : " (you typed " + (v.typed === "" ? "nothing" : v.typed) + ")")));
+  function explainUpdate() {
+    explain.append(el("h2", {}, "Update: one step of gradient descent"),
+      el("p", {}, "Each parameter moves against its gradient: new = old \u2212 lr \u00d7 grad, with lr = " +
+        fmt(UPDATE.lr) + "."));
+    const table = el("table", {class: "update"},
+      el("thead", {}, el("tr", {}, el("th", {}, "parameter"), el("th", {}, "old"), el("th", {}, "grad"),
+        el("th", {}, "new = old \u2212 lr \u00d7 grad"))));
+    const body = el("tbody");
+    for (const row of UPDATE.params) {
+      body.append(el("tr", {"data-node": String(row.node)}, el("td", {}, label(row.node)), el("td", {}, num(row.old, "old")),
+        el("td", {}, num(row.grad, "grad")),
+        el("td", {}, fmt(row.old) + " \u2212 " + fmt(UPDATE.lr) + " \u00d7 " + fmt(row.grad) + " = ", num(row.new, "new"))));
     }
-    return box;
+    table.append(body);
+    explain.append(table);
+    if (UPDATE.problem) {
+      explain.append(el("p", {class: "loss"}, "The loss cannot be computed at the new values: " + UPDATE.problem));
+      return;
+    }
+    const down = UPDATE.after < UPDATE.before;
+    explain.append(el("p", {class: "loss"}, label(ROOT) + " before: ", num(UPDATE.before, "loss-before"),
+      " \u2192 after: ", num(UPDATE.after, "loss-after"),
+      down ? " (down by " + fmt(UPDATE.before - UPDATE.after) + ")" : " (not down: try a smaller lr)"));
   }
 
-  // --- quiz: the next step as a question -------------------------------------------------
+  // --- quiz: the next step as questions ---------------------------------------------------
 
   const quizBox = $("quizbox");
+  const verdicts = {}; // position t -> the questions of the step t -> t + 1, once settled
+  const attempts = {}; // position t -> the questions being worked on
+  const RANK = {first: 0, retry: 1, revealed: 2};
 
-  function expectedAnswers(s) {
-    // One answer per distinct parent: its grad after the whole step (x*x adds twice).
-    const answers = new Map();
-    for (const edge of STEPS[s].edges) {
-      const before = answers.has(edge.parent) ? answers.get(edge.parent).before : edge.before;
-      answers.set(edge.parent, {before: before, expected: edge.after});
+  /** The questions about the step from t to t + 1: [{key, text, expected}], empty when nothing is asked. */
+  function questions(t) {
+    if (!QUIZ || t >= LAST) return [];
+    const ph = phase(t + 1);
+    const list = [];
+    if (ph.kind === "forward" && ASKS.forward) {
+      const i = FORWARD[ph.k - 1].node;
+      list.push({key: "v" + i, kind: "forward", text: label(i) + " = " + NODES[i].math + " = ?", expected: NODES[i].data});
     }
-    return answers;
+    if (ph.kind === "backward" && ph.p > 0) {
+      const step = STEPS[ph.p - 1];
+      const i = step.node;
+      if (ASKS.local) {
+        for (const edge of step.edges) {
+          list.push({key: "l" + edge.k, kind: "local", text: "local \u2202" + wrap(label(i)) + "/\u2202" + wrap(label(edge.parent)),
+            expected: edge.local});
+        }
+      }
+      if (ASKS.grad) {
+        const seen = new Map(); // one answer per distinct parent: its grad after the whole step (x*x adds twice)
+        for (const edge of step.edges) {
+          const before = seen.has(edge.parent) ? seen.get(edge.parent).before : edge.before;
+          seen.set(edge.parent, {before: before, after: edge.after});
+        }
+        for (const [parent, g] of seen) {
+          list.push({key: "g" + parent, kind: "grad", text: dL(parent) + " (now " + fmt(g.before) + ") \u2192",
+            expected: g.after});
+        }
+      }
+    }
+    return list;
+  }
+
+  const answered = (t) => questions(t).length === 0 || verdicts[t] !== undefined;
+
+  /** The furthest position the student may reach: up to the first step whose questions are open. */
+  function reachable() {
+    for (let t = 0; t < LAST; t++) if (!answered(t)) return t;
+    return LAST;
+  }
+
+  /** A typed answer as a number: decimals, 1e-3, and fractions such as -3/4. NaN when it is neither. */
+  function parseAnswer(typed) {
+    const text = typed.trim().replace(/\u2212/g, "-");
+    const fraction = /^([-+]?[0-9.]+(?:e[-+]?\d+)?)\s*\/\s*([-+]?[0-9.]+(?:e[-+]?\d+)?)$/i.exec(text);
+    if (fraction) return Number(fraction[1]) / Number(fraction[2]);
+    if (text === "" || !/^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?\d+)?$|^[-+]?inf$|^nan$/i.test(text)) return NaN;
+    if (/inf$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
+    if (/^nan$/i.test(text)) return NaN;
+    return Number(text);
   }
 
   function isRight(typed, expected) {
-    const answer = Number(typed);
-    if (typed.trim() === "" || Number.isNaN(answer)) return Number.isNaN(expected) && typed.trim() === "nan";
+    const answer = parseAnswer(typed);
+    if (Number.isNaN(expected)) return /^\s*nan\s*$/i.test(typed);
+    if (Number.isNaN(answer)) return false;
     if (!Number.isFinite(expected)) return answer === expected;
-    return Math.abs(answer - expected) <= TOLERANCE * Math.abs(expected);
+    const error = Math.abs(answer - expected);
+    return error <= ABSOLUTE || error <= RELATIVE * Math.abs(expected);
   }
 
-  function paintQuiz(p) {
-    quizBox.hidden = !QUIZ || p >= STEPS.length;
+  function settle(t, list) {
+    const worst = list.reduce((a, q) => (RANK[q.outcome] > RANK[a] ? q.outcome : a), "first");
+    verdicts[t] = {outcome: worst, questions: list};
+    delete attempts[t];
+    go(t + 1);
+    const next = quizBox.querySelector("input");
+    if (next && !quizBox.hidden) next.focus({preventScroll: true});
+  }
+
+  function paintQuiz(t) {
+    const list = questions(t);
+    quizBox.hidden = !list.length || verdicts[t] !== undefined;
     if (quizBox.hidden) return;
+    if (!attempts[t]) attempts[t] = list.map((q) => Object.assign({tries: 0, outcome: null, typed: ""}, q));
+    const work = attempts[t];
     clear(quizBox);
-    const step = STEPS[p];
-    const i = step.node;
-    quizBox.append(el("h2", {}, "Your turn: step " + (p + 1) + " of " + STEPS.length));
-    quizBox.append(el("p", {}, name(i), " = " + NODES[i].formula + " sends its gradient ",
-      el("b", {}, dL(i) + " = " + fmt(step.upstream)), " to its parents."));
-    quizBox.append(el("p", {class: "rule"}, "Local rule: ", el("code", {}, step.rule)), letters(i));
-    quizBox.append(el("p", {}, "Multiply the upstream gradient by each local derivative and add it to the parent\u2019s grad. " +
-      "What is each parent\u2019s grad after this step?"));
+    const ph = phase(t + 1);
+    quizBox.append(el("h2", {}, "Your turn: " + (ph.kind === "forward" ? "forward step " + ph.k + " of " + F
+      : "backward step " + ph.p + " of " + B)));
+    if (ph.kind === "forward") {
+      quizBox.append(el("p", {}, "Compute the value of ", name(FORWARD[ph.k - 1].node), " from its parents\u2019 values."));
+    } else {
+      const step = STEPS[ph.p - 1];
+      const i = step.node;
+      quizBox.append(el("p", {}, name(i), " = " + NODES[i].math + " sends its gradient ",
+        el("b", {}, dL(i) + " = " + fmt(step.upstream)), " to its parents."));
+      if (!ASKS.local) quizBox.append(el("p", {class: "rule"}, "Local rule: ", el("code", {}, step.math)));
+      quizBox.append(el("p", {}, ASKS.local && ASKS.grad
+        ? "Give each local derivative, then each parent\u2019s grad after this step (upstream \u00d7 local, added)."
+        : ASKS.local ? "Give each edge\u2019s local derivative." : "Multiply the upstream gradient by each local " +
+          "derivative and add it to the parent\u2019s grad. What is each parent\u2019s grad after this step?"));
+    }
     const form = el("form", {class: "quiz", autocomplete: "off"});
     const inputs = [];
-    for (const [parent, answer] of expectedAnswers(p)) {
-      const input = el("input", {type: "text", inputmode: "decimal", "data-parent": String(parent),
-        "aria-label": label(parent) + ".grad after this step"});
-      inputs.push([parent, input, answer]);
-      form.append(el("label", {}, el("span", {}, label(parent) + ".grad (now " + fmt(answer.before) + ") \u2192 "), input));
+    for (const q of work) {
+      const input = el("input", {type: "text", inputmode: "decimal", "data-key": q.key, "data-kind": q.kind,
+        "aria-label": q.text});
+      if (q.key.startsWith("g")) input.setAttribute("data-parent", q.key.slice(1));
+      input.value = q.typed;
+      const mark = q.outcome ? el("span", {class: "mark right"}, "\u2714 " + fmt(q.expected))
+        : q.tries ? el("span", {class: "mark wrong"}, "\u2718 not " + q.typed + ": try again") : null;
+      if (q.outcome) input.disabled = true;
+      inputs.push([q, input]);
+      form.append(el("label", {}, el("span", {}, q.text + " "), input, mark));
     }
     const check = el("button", {type: "submit", id: "check"}, "Check");
     const reveal = el("button", {type: "button", id: "reveal"}, "Show the answer");
     form.append(el("div", {class: "buttons"}, check, reveal));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      verdicts[p] = inputs.map(([parent, input, answer]) => ({
-        parent: parent, typed: input.value.trim(), expected: answer.expected,
-        right: isRight(input.value, answer.expected),
-      }));
-      go(p + 1);
-      // Ready for the next answer, without scrolling the verdicts away.
-      const next = quizBox.querySelector("input");
-      if (next) next.focus({preventScroll: true});
+      for (const [q, input] of inputs) {
+        if (q.outcome) continue;
+        q.typed = input.value.trim();
+        if (isRight(q.typed, q.expected)) q.outcome = q.tries ? "retry" : "first";
+        else q.tries += 1;
+      }
+      if (work.every((q) => q.outcome)) settle(t, work);
+      else paint();
     });
-    reveal.addEventListener("click", () => go(p + 1));
+    reveal.addEventListener("click", () => {
+      for (const q of work) if (!q.outcome) q.outcome = "revealed";
+      settle(t, work);
+    });
     quizBox.append(form);
+  }
+
+  function verdictBox(v) {
+    const box = el("div", {class: "verdicts"}, el("h3", {}, "Your answers"));
+    for (const q of v.questions) {
+      const words = {first: "\u2714 right first time: ", retry: "\u2714 right after a retry: ",
+        revealed: "\u2794 revealed: "}[q.outcome];
+      box.append(el("p", {class: q.outcome}, words + q.text.replace(/ = \?$/, "").replace(/ \(now .*$/, "") +
+        " = " + fmt(q.expected)));
+    }
+    return box;
+  }
+
+  // --- the score at the end --------------------------------------------------------------
+
+  const scoreBox = $("scorebox");
+
+  function paintScore(t) {
+    const gated = [];
+    for (let s = 0; s < LAST; s++) if (questions(s).length) gated.push(s);
+    scoreBox.hidden = !QUIZ || t !== LAST || !gated.length;
+    if (scoreBox.hidden) return;
+    clear(scoreBox);
+    const count = {first: 0, retry: 0, revealed: 0};
+    const list = el("ol", {class: "per-step"});
+    for (const s of gated) {
+      const v = verdicts[s];
+      count[v.outcome] += 1;
+      const ph = phase(s + 1);
+      const what = ph.kind === "forward" ? "forward step " + ph.k + ": " + label(FORWARD[ph.k - 1].node)
+        : "backward step " + ph.p + ": " + label(STEPS[ph.p - 1].node);
+      list.append(el("li", {class: v.outcome, "data-outcome": v.outcome}, what + " \u2014 " +
+        {first: "right first time", retry: "right after a retry", revealed: "revealed"}[v.outcome]));
+    }
+    const restart = el("button", {type: "button", id: "restart"}, "Restart the quiz");
+    restart.addEventListener("click", () => {
+      for (const key of Object.keys(verdicts)) delete verdicts[key];
+      for (const key of Object.keys(attempts)) delete attempts[key];
+      go(0);
+    });
+    scoreBox.append(el("h2", {}, "Your score"),
+      el("p", {class: "score", "data-first": String(count.first), "data-retry": String(count.retry),
+        "data-revealed": String(count.revealed)},
+        count.first + " of " + gated.length + " steps right first time, " + count.retry + " right after a retry, " +
+        count.revealed + " revealed."), list, restart);
   }
 
   // --- the click view: one node's gradient, locally and globally --------------------------
@@ -402,18 +697,19 @@
     nodeView.hidden = viewing < 0;
     if (viewing < 0) return;
     const i = viewing;
+    const p = phase(pos).kind === "backward" ? phase(pos).p : phase(pos).kind === "update" ? B : 0;
     clear(nodeView);
     const close = el("button", {type: "button", class: "close", "aria-label": "close"}, "\u00d7");
     close.addEventListener("click", () => { viewing = -1; paintNode(); });
     nodeView.append(close, el("h2", {}, "The gradient of ", name(i), " two ways"));
-    if (QUIZ && pos < finalAt[i]) {
-      nodeView.append(el("p", {}, "Quiz mode: this is shown once the pass has finished " + label(i) +
-        " (after step " + finalAt[i] + ")."));
+    if (QUIZ && p < finalAt[i]) {
+      nodeView.append(el("p", {}, "Quiz mode: this is shown once the backward pass has finished " + label(i) +
+        " (after backward step " + finalAt[i] + ")."));
       return;
     }
     nodeView.append(el("p", {}, dL(i) + " = ", num(NODES[i].grad, "grad"),
-      pos < finalAt[i] ? " once the pass is over (" + label(i) + " is final after step " + finalAt[i] +
-        "; the graph shows step " + pos + ")" : ""));
+      p < finalAt[i] ? " once the pass is over (" + label(i) + " is final after backward step " + finalAt[i] +
+        "; the graph shows backward step " + p + ")" : ""));
     nodeView.append(localForm(i), globalForm(i));
   }
 
@@ -423,13 +719,14 @@
       box.append(el("p", {}, label(i) + " is the output: " + dL(i) + " = 1."));
       return box;
     }
-    box.append(el("p", {class: "math"}, dL(i) + " = \u03a3 over children c of dL/dc \u00d7 dc/d" + wrap(label(i))));
+    box.append(el("p", {class: "math"}, dL(i) + " = \u03a3 over children c of \u2202" + wrap(label(ROOT)) +
+      "/\u2202c \u00d7 \u2202c/\u2202" + wrap(label(i))));
     const list = el("ul", {class: "terms"});
     let sum = 0;
     for (const {s, edge} of incoming[i]) {
       const child = STEPS[s].node;
       sum += edge.contribution;
-      list.append(el("li", {class: "term"}, "from ", name(child), " (step " + (s + 1) + "): ",
+      list.append(el("li", {class: "term"}, "from ", name(child), " (backward step " + (s + 1) + "): ",
         num(STEPS[s].upstream, "upstream"), " \u00d7 ", num(edge.local, "local"), " = ",
         num(edge.contribution, "product")));
     }
@@ -467,116 +764,303 @@
     return box;
   }
 
+  let dragged = false; // a pan just ended: the click that ends it is not a click on a node
   if (svg) {
     svg.addEventListener("click", (event) => {
+      if (dragged) return;
       const group = event.target.closest("g.node");
       const match = group && /^(?:v|op)(\d+)$/.exec(group.id);
       if (match) showNode(Number(match[1]));
     });
   }
 
+  // --- zoom and pan ------------------------------------------------------------------------
+
+  // The SVG is drawn at `scale` CSS px per Graphviz unit, as real width and height: the box
+  // scrolls, browser zoom enlarges it like any other content, and text heights are exact.
+  const view = svg && svg.viewBox && svg.viewBox.baseVal;
+  const W = view && view.width ? view.width : 1;
+  const H = view && view.height ? view.height : 1;
+  let scale = 1;
+  let smallestText = 0; // the height of the smallest text, in Graphviz units
+
+  function measureText() {
+    let smallest = Infinity;
+    if (svg) {
+      for (const text of svg.querySelectorAll("text")) {
+        const h = text.getBBox().height;
+        if (h > 0 && h < smallest) smallest = h;
+      }
+    }
+    return Number.isFinite(smallest) ? smallest : 14;
+  }
+
+  function setScale(s) {
+    scale = Math.min(12, Math.max(0.05, s));
+    if (!svg) return;
+    svg.setAttribute("width", String(W * scale));
+    svg.setAttribute("height", String(H * scale));
+    svg.style.width = W * scale + "px";
+    svg.style.height = H * scale + "px";
+    graphBox.dataset.scale = String(scale);
+  }
+
+  const roomWidth = () => Math.max(200, graphBox.clientWidth - 4);
+  const roomHeight = () => Math.max(200, Math.min(graphBox.clientHeight || Infinity, window.innerHeight * 0.62) - 4);
+  const fitScale = () => Math.min(roomWidth() / W, roomHeight() / H);
+  /** The scale at which the smallest text is `px` CSS pixels tall. */
+  const textScale = (px) => px / smallestText;
+
+  /** The default zoom: text at 16 px or more for a graph of up to 16 nodes, 12 px for a larger one. */
+  function defaultScale() {
+    if (N <= 16) return Math.max(textScale(17), Math.min(fitScale(), textScale(26)));
+    return Math.max(textScale(13), Math.min(fitScale(), textScale(16.5)));
+  }
+
+  /** Zoom to s keeping the graph point under (cx, cy) where it is on the screen. */
+  function zoomAt(s, cx, cy) {
+    if (!svg) return;
+    const before = svg.getBoundingClientRect();
+    const ux = (cx - before.left) / scale;
+    const uy = (cy - before.top) / scale;
+    setScale(s);
+    const after = svg.getBoundingClientRect();
+    graphBox.scrollLeft += after.left + ux * scale - cx;
+    graphBox.scrollTop += after.top + uy * scale - cy;
+  }
+
+  function zoomBy(factor) {
+    const box = graphBox.getBoundingClientRect();
+    zoomAt(scale * factor, box.left + box.width / 2, box.top + box.height / 2);
+  }
+
+  function fit() {
+    setScale(fitScale());
+  }
+
+  graphBox.addEventListener("wheel", (event) => {
+    if (!event.ctrlKey) return; // a plain wheel scrolls; Ctrl+wheel (and a trackpad's pinch) zooms
+    event.preventDefault();
+    zoomAt(scale * Math.exp(-event.deltaY * 0.002), event.clientX, event.clientY);
+  }, {passive: false});
+
+  // Drag to pan (mouse and pen); two fingers pinch to zoom.
+  const pointers = new Map();
+  let drag = null;
+  let pinch = null;
+  graphBox.addEventListener("pointerdown", (event) => {
+    pointers.set(event.pointerId, {x: event.clientX, y: event.clientY});
+    if (pointers.size === 2) {
+      const [a, b] = Array.from(pointers.values());
+      pinch = {distance: Math.hypot(a.x - b.x, a.y - b.y), scale: scale};
+      drag = null;
+      return;
+    }
+    if (event.pointerType === "touch" || event.button !== 0) return;
+    drag = {x: event.clientX, y: event.clientY, left: graphBox.scrollLeft, top: graphBox.scrollTop, moved: false};
+    dragged = false;
+  });
+  graphBox.addEventListener("pointermove", (event) => {
+    if (pointers.has(event.pointerId)) pointers.set(event.pointerId, {x: event.clientX, y: event.clientY});
+    if (pinch && pointers.size === 2) {
+      const [a, b] = Array.from(pointers.values());
+      zoomAt(pinch.scale * Math.hypot(a.x - b.x, a.y - b.y) / pinch.distance, (a.x + b.x) / 2, (a.y + b.y) / 2);
+      return;
+    }
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved && Math.hypot(dx, dy) < 5) return;
+    drag.moved = true;
+    graphBox.classList.add("panning");
+    graphBox.scrollLeft = drag.left - dx;
+    graphBox.scrollTop = drag.top - dy;
+  });
+  function release(event) {
+    pointers.delete(event.pointerId);
+    if (pointers.size < 2) pinch = null;
+    if (drag) {
+      dragged = drag.moved;
+      graphBox.classList.remove("panning");
+      drag = null;
+      setTimeout(() => { dragged = false; }, 0);
+    }
+  }
+  graphBox.addEventListener("pointerup", release);
+  graphBox.addEventListener("pointercancel", release);
+
+  /** Scroll the graph so the elements with these ids are in view: all of them if they fit, else the first;
+   * with `centre`, in the middle of the box even if they were in view already. */
+  function bringIntoView(ids, centre) {
+    const rects = ids.map((id) => document.getElementById(id)).filter(Boolean).map((e) => e.getBoundingClientRect());
+    if (!rects.length) return;
+    const box = graphBox.getBoundingClientRect();
+    const inner = {left: box.left + 4, top: box.top + 4, right: box.left + graphBox.clientWidth - 4,
+      bottom: box.top + graphBox.clientHeight - 4};
+    let r = {left: Math.min(...rects.map((q) => q.left)), top: Math.min(...rects.map((q) => q.top)),
+      right: Math.max(...rects.map((q) => q.right)), bottom: Math.max(...rects.map((q) => q.bottom))};
+    const shrink = Math.min((inner.right - inner.left) / (r.right - r.left), (inner.bottom - inner.top) / (r.bottom - r.top));
+    if (shrink < 1) {
+      // The step does not fit (a phone, a wide node): zoom out until it does, while text stays readable.
+      const s = Math.max(textScale(9), scale * shrink * 0.95);
+      if (s < scale) {
+        setScale(s);
+        bringIntoView(ids, centre);
+        return;
+      }
+      r = rects[0];
+    }
+    const visible = r.left >= inner.left && r.right <= inner.right && r.top >= inner.top && r.bottom <= inner.bottom;
+    if (visible && !centre) return;
+    graphBox.scrollLeft += (r.left + r.right) / 2 - (inner.left + inner.right) / 2;
+    graphBox.scrollTop += (r.top + r.bottom) / 2 - (inner.top + inner.bottom) / 2;
+  }
+
   // --- controls ------------------------------------------------------------------------
 
   let pos = 0;
   let timer = null;
+  let opened = false;
   const slider = $("slider");
-  slider.max = String(STEPS.length);
+  slider.max = String(LAST);
 
-  function go(p) {
-    pos = Math.max(0, Math.min(STEPS.length, p));
-    if (pos >= STEPS.length) stop();
+  function go(t) {
+    pos = Math.max(0, Math.min(LAST, reachable(), t));
+    if (pos >= LAST) stop();
     paint();
   }
 
   function paint() {
-    const grads = gradsAt(pos);
+    const ph = phase(pos);
+    const grads = gradsAt(ph.kind === "backward" ? ph.p : ph.kind === "update" ? B : 0);
     paintGraph(pos, grads);
+    paintEdges(pos);
     paintTable(pos, grads);
-    highlight(pos - 1);
-    if (pos === 0) explainStart();
-    else explainStep(pos - 1);
+    highlight(pos);
+    explainAt(pos);
     paintQuiz(pos);
+    paintScore(pos);
     paintNode();
     slider.value = String(pos);
-    $("position").textContent = pos === 0 ? "start (step 0 of " + STEPS.length + ")"
-      : "step " + pos + " of " + STEPS.length;
+    $("position").textContent = positionWords(pos);
     $("prev").disabled = pos === 0;
     $("reset").disabled = pos === 0;
-    $("next").disabled = pos === STEPS.length;
+    $("next").disabled = pos >= LAST || !answered(pos);
+    $("next").title = answered(pos) ? "next step (Right arrow)" : "answer the question first, or press \u201cShow the answer\u201d";
     document.body.dataset.position = String(pos);
-    if (graphBox.classList.contains("full") && pos > 0) {
-      // Centre the op between the node stepping now and its parents; only the graph scrolls, not the page.
-      const op = document.getElementById("op" + STEPS[pos - 1].node);
-      if (op) centre(op);
-    }
+    document.body.dataset.phase = ph.kind;
+    bringIntoView(focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
+    opened = true;
   }
 
-  function centre(element) {
-    const box = graphBox.getBoundingClientRect();
-    const r = element.getBoundingClientRect();
-    graphBox.scrollLeft += r.left + r.width / 2 - (box.left + box.width / 2);
-    graphBox.scrollTop += r.top + r.height / 2 - (box.top + box.height / 2);
+  function positionWords(t) {
+    const ph = phase(t);
+    if (ph.kind === "forward") return "forward " + ph.k + " of " + F;
+    if (ph.kind === "update") return "update";
+    return "backward " + ph.p + " of " + B;
   }
 
   function play() {
-    if (pos >= STEPS.length) go(0);
+    if (pos >= LAST) go(0);
     $("play").textContent = "\u275a\u275a Pause";
-    timer = setInterval(() => go(pos + 1), 1200);
+    $("play").setAttribute("aria-pressed", "true");
+    timer = setInterval(() => {
+      if (pos >= Math.min(LAST, reachable())) stop(); // at the end, or at a question
+      else go(pos + 1);
+    }, 1200);
   }
 
   function stop() {
     if (timer !== null) clearInterval(timer);
     timer = null;
     $("play").textContent = "\u25b6 Play";
+    $("play").setAttribute("aria-pressed", "false");
   }
+
+  const togglePlay = () => (timer === null ? play() : stop());
 
   $("next").addEventListener("click", () => go(pos + 1));
   $("prev").addEventListener("click", () => go(pos - 1));
   $("reset").addEventListener("click", () => { stop(); go(0); });
-  $("play").addEventListener("click", () => (timer === null ? play() : stop()));
+  $("play").addEventListener("click", togglePlay);
   slider.addEventListener("input", () => go(Number(slider.value)));
+  $("zoom-in").addEventListener("click", () => zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => zoomBy(0.8));
+  $("zoom-fit").addEventListener("click", fit);
+
+  // Themes: follow the system (light or dark) until the toggle picks one; high contrast is the third.
+  const THEMES = ["light", "dark", "contrast"];
+  function setTheme(theme) {
+    document.documentElement.dataset.theme = theme;
+    $("theme").textContent = "Theme: " + theme;
+  }
+  $("theme").addEventListener("click", () => {
+    const now = document.documentElement.dataset.theme ||
+      (window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+    setTheme(THEMES[(THEMES.indexOf(now) + 1) % THEMES.length]);
+  });
+
+  function togglePresent() {
+    document.body.classList.toggle("present");
+    $("present").setAttribute("aria-pressed", String(document.body.classList.contains("present")));
+    paint();
+  }
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+  }
+  $("present").addEventListener("click", togglePresent);
+  $("fullscreen").addEventListener("click", toggleFullscreen);
+
+  const isAnswerBox = (target) => target && (target.tagName === "TEXTAREA" || target.isContentEditable ||
+    (target.tagName === "INPUT" && target.type !== "range"));
 
   document.addEventListener("keydown", (event) => {
     const target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
+    if (isAnswerBox(target)) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (target && target.type === "range" && event.key.startsWith("Arrow")) return; // the slider steps itself
     const actions = {
       ArrowRight: () => go(pos + 1),
+      ArrowDown: () => go(pos + 1),
       ArrowLeft: () => go(pos - 1),
+      ArrowUp: () => go(pos - 1),
       Home: () => go(0),
-      End: () => go(STEPS.length),
-      " ": () => (timer === null ? play() : stop()),
+      End: () => go(LAST),
+      " ": togglePlay,
+      "+": () => zoomBy(1.25),
+      "=": () => zoomBy(1.25),
+      "-": () => zoomBy(0.8),
+      "0": fit,
+      f: toggleFullscreen,
+      p: togglePresent,
     };
     const action = actions[event.key];
     if (!action) return;
-    if (event.key === " " && target && target.tagName === "BUTTON") return; // the button itself handles space
-    event.preventDefault();
+    event.preventDefault(); // Space on a focused button would click it as well: play/pause only
     action();
   });
+  // A button activates on Space's keyup: already handled on keydown.
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " " && !isAnswerBox(event.target)) event.preventDefault();
+  });
 
-  // Fit the graph to the window, or show it at Graphviz's size and scroll.
-  function setZoom(full) {
-    graphBox.classList.toggle("full", full);
-    if (svg) {
-      if (full) {
-        svg.setAttribute("width", svg.dataset.width);
-        svg.setAttribute("height", svg.dataset.height);
-      } else {
-        svg.removeAttribute("width");
-        svg.removeAttribute("height");
-      }
-    }
-    $("zoom").textContent = full ? "Fit to window" : "Full size";
-  }
+  smallestText = measureText();
+  setScale(defaultScale());
 
-  $("zoom").addEventListener("click", () => setZoom(!graphBox.classList.contains("full")));
-  // A big graph squeezed to the window is unreadable: start it at full size.
-  const naturalWidth = svg ? parseFloat(svg.dataset.width) * 4 / 3 : 0; // pt -> px
-  setZoom(naturalWidth > 3 * Math.max(graphBox.clientWidth, 320));
-
-  if (QUIZ) $("play").hidden = true; // playing would reveal every answer
-  // For the browser console (and the tests): the number format, and moving to a position.
-  window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: STEPS.length};
+  // For the browser console, course sites and the tests.
+  window.chainrule = {
+    /** Every node in topological order: display name, op, value and (final) grad. */
+    nodes: () => NODES.map((node) => ({name: node.name, op: node.op, data: node.data, grad: node.grad})),
+    /** Go to position k (0 is the start); returns where the page is (a quiz may hold it back). */
+    step: (k) => { go(k); return pos; },
+    /** How many steps the page has: positions run from 0 to steps(). */
+    steps: () => LAST,
+    position: () => pos,
+    phase: () => phase(pos),
+    fmt: fmt,
+  };
+  window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: LAST};
   go(0);
   document.body.dataset.ready = "true";
 })();

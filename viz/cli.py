@@ -265,7 +265,7 @@ def drawn(draw):
     try:
         return draw()
     except GraphTooLarge as e:
-        raise UsageError(f"the graph has {e.count:,} nodes, more than the {e.max_nodes:,} a picture can show "
+        raise UsageError(f"the graph has {e.count:,} {e.what}, more than the {e.max_nodes:,} a picture can show "
                          "(Graphviz would take minutes); chainrule steps without -o, and paths, print graphs "
                          "of any size as text") from None
 

@@ -291,15 +291,28 @@ class HeatScale:
         return {"penwidth": f"{width:.3f}", "color": colour}
 
 
-def heat_legend(dot: graphviz.Digraph, scale: HeatScale, what: str) -> None:
-    """A small key in its own cluster: three sample edges, coolest to hottest, each labelled
-    with the |gradient| it stands for. ``what`` names the quantity (``|dL/dw|``)."""
-    with dot.subgraph(name="cluster_heat") as key:
-        cluster_style(key, f"heat: log10 {what}", "heat_legend", "legend")
-        steps = (0.0, 0.5, 1.0) if scale.high > scale.low else (1.0,)
-        for k, f in enumerate(steps):
-            exponent = scale.low + f * (scale.high - scale.low)
-            key.node(f"heat_a{k}", "", shape="point", width="0.05", id=f"heat_a{k}")
-            key.node(f"heat_b{k}", "", shape="point", width="0.05", id=f"heat_b{k}")
-            key.edge(f"heat_a{k}", f"heat_b{k}", label=plain(f"1e{exponent:+.1f}"), arrowhead="none",
-                     id=f"heat_e{k}", **scale.style(10.0 ** exponent))
+def heat_legend(dot: graphviz.Digraph, scale: HeatScale, what: str, at: tuple[float, float] | None = None) -> None:
+    """A small key: three sample edges, coolest to hottest, each labelled with the |gradient|
+    it stands for. ``what`` names the quantity (``|dL/dw|``). In a graph laid out by ``dot`` the
+    key is a cluster; with ``at`` (inches, for a graph whose nodes are pinned) it is pinned there."""
+    steps = (0.0, 0.5, 1.0) if scale.high > scale.low else (1.0,)
+    if at is None:
+        with dot.subgraph(name="cluster_heat") as key:
+            cluster_style(key, f"heat: log10 {what}", "heat_legend", "legend")
+            _legend_edges(key, scale, steps, None)
+        return
+    x, y = at
+    dot.node("heat_title", plain(f"heat: log10 {what}"), shape="plaintext", id="heat_legend", fontsize="12",
+             pos=f"{x + 0.9:.2f},{y:.2f}!", **{"class": "legend"})
+    _legend_edges(dot, scale, steps, (x, y - 0.4))
+
+
+def _legend_edges(dot: graphviz.Digraph, scale: HeatScale, steps: tuple[float, ...],
+                  at: tuple[float, float] | None) -> None:
+    for k, f in enumerate(steps):
+        exponent = scale.low + f * (scale.high - scale.low)
+        for end, dx in (("a", 0.0), ("b", 1.8)):
+            pin = {} if at is None else {"pos": f"{at[0] + dx:.2f},{at[1] - 0.45 * k:.2f}!"}
+            dot.node(f"heat_{end}{k}", "", shape="point", width="0.05", id=f"heat_{end}{k}", **pin)
+        dot.edge(f"heat_a{k}", f"heat_b{k}", label=plain(f"1e{exponent:+.1f}"), arrowhead="none",
+                 id=f"heat_e{k}", **scale.style(10.0 ** exponent))

@@ -153,8 +153,8 @@
     const xs = D.X.map((p) => p[0]), ys = D.X.map((p) => p[1]);
     const padx = 0.1 * (Math.max(...xs) - Math.min(...xs) || 1), pady = 0.1 * (Math.max(...ys) - Math.min(...ys) || 1);
     const box = [Math.min(...xs) - padx, Math.max(...xs) + padx, Math.min(...ys) - pady, Math.max(...ys) + pady];
-    Object.assign(canvas.dataset, { xmin: box[0], xmax: box[1], ymin: box[2], ymax: box[3] });
     const W = canvas.width, H = canvas.height, cell = 8;
+    Object.assign(canvas.dataset, { xmin: box[0], xmax: box[1], ymin: box[2], ymax: box[3], cell });
     const toPx = (x, y) => [((x - box[0]) / (box[1] - box[0])) * W, H - ((y - box[2]) / (box[3] - box[2])) * H];
     D.X.forEach((p, i) => {
       const [px, py] = toPx(p[0], p[1]);
@@ -162,12 +162,13 @@
       el("circle", { cx: px.toFixed(1), cy: py.toFixed(1), r: 3.5, fill: CLASS_INK[c % 5], stroke: "white" }, overlay);
     });
     note.textContent = "Background: the class the model predicts there at this step; dots: the training points.";
-    const ctx = canvas.getContext("2d");
+    // willReadFrequently: a test (or a teacher's script) reads the pixels back at every step
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
     return (k) => {
       const model = unpack(D.params[k]);
       for (let py = 0; py < H; py += cell) {
         for (let px = 0; px < W; px += cell) {
-          const x = box[0] + ((px + cell / 2) / W) * (box[1] - box[0]);
+          const x = box[0] + ((px + cell / 2) / W) * (box[1] - box[0]);  // the cell's centre
           const y = box[2] + ((H - py - cell / 2) / H) * (box[3] - box[2]);
           const out = forward(model, [x, y]).hs[L - 1];
           ctx.fillStyle = CLASS_FILL[predicted(out) % 5];

@@ -7,8 +7,12 @@ and against the model's own parameters; the heat against the order of |dL/dw|.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from chainrule.autograd import Value
@@ -214,3 +218,35 @@ def test_mlp_2_16_16_1_is_readable_at_1920x1080(tmp_path):
     # two lines per input, at least a name, an out and a grad line per neuron, three for the loss
     assert len(heights) >= 2 * 2 + 33 * 3 + 3
     assert min(heights) >= 12
+
+
+def test_chainrule_vanish_html_draws_both_networks_on_one_heat_scale(tmp_path):
+    """The sigmoid network's input-side arrows are drawn thinner than the ReLU network's: the
+    vanishing gradient in the picture. Widths are compared against each network's own grads."""
+    require("dot")
+    from chainrule.viz.cli import vanish_model
+
+    out = tmp_path / "vanish.html"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, "-m", "chainrule", "vanish", "--depth", "6", "--width", "4",
+                             "--html", str(out)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and "sigmoid: 6 hidden layers of 4" in page and "relu: 6 hidden" in page
+    pictures = page.split("<svg")[1:]
+    first_layer = {}
+    for name, svg in zip(("sigmoid", "relu"), pictures, strict=True):
+        model = vanish_model(name, 6, 4, "he", 0)
+        width = {}
+        for m in re.finditer(r'<g id="(w1_\d+_\d+)" class="edge weight">.*?stroke-width="([\d.]+)"', svg, re.S):
+            width[m.group(1)] = float(m.group(2))
+        grads = {f"w1_{j + 1}_{k + 1}": abs(w.grad) for j, n in enumerate(model.layers[0].neurons)
+                 for k, w in enumerate(n.w)}
+        assert set(width) == set(grads)
+        ranked = [width[i] for i in sorted(grads, key=grads.get)]
+        assert ranked == sorted(ranked)
+        first_layer[name] = (max(grads.values()), max(width.values()))
+    # one scale: the larger first-layer gradient gets the wider arrow, across the two pictures
+    assert first_layer["sigmoid"][0] < first_layer["relu"][0] / 100
+    assert first_layer["sigmoid"][1] < first_layer["relu"][1]

@@ -9,8 +9,14 @@ each view shows that step's numbers, and the page makes no network request.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from chainrule.viz import training_html
@@ -194,3 +200,36 @@ def test_the_slider_moves_every_view_to_the_same_step(run, browser, tmp_path):
     page.close()
     assert errors == []
     assert requests == [path.as_uri()]
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def command(*args: str, cwd=None):
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env=env)
+
+
+def page_json(text: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S).group(1))
+
+
+def test_chainrule_train_html_records_the_run_it_prints(tmp_path):
+    out = tmp_path / "run.html"
+    result = command("train", "xor", "--layers", "4", "--steps", "30", "--points", "40", "--html", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out}" in result.stdout
+    data = page_json(out.read_text(encoding="utf-8"))
+    assert data["steps"] == list(range(30)) and data["sizes"] == [2, 4, 1]
+    # the page's last loss is the one the command printed
+    final = re.search(r"final loss (\S+)", result.stdout).group(1)
+    assert num(data["loss"][-1]) == final
+
+
+def test_chainrule_train_html_refuses_a_file_it_cannot_write(tmp_path):
+    result = command("train", "moons", "--steps", "2", "--html", str(tmp_path / "run.txt"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ".html" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run.txt").exists()

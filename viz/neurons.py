@@ -28,6 +28,7 @@ weight, ``o{j}`` the arrow from output neuron j to ``loss``.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -197,12 +198,61 @@ def _inputs(order: list[Value], first: list[Unit]) -> list[list[Value]]:
 # --- drawing ----------------------------------------------------------------------------------
 
 
+def heat_scale_of(models_or_roots: list) -> HeatScale:
+    """One heat scale over every weight's |dL/dw| in all these networks, so their pictures compare."""
+    nets = [network(m) for m in models_or_roots]
+    return HeatScale.of(abs(w.grad) for net in nets for layer in net.layers for u in layer for w in u.weights)
+
+
+def side_by_side_html(title: str, caption: str, panels: list[tuple[str, str]]) -> str:
+    """A self-contained page showing SVG pictures side by side, each under its heading.
+
+    ``panels`` holds (heading, svg) pairs; each picture is scaled to its column (zoom the
+    page to read the numbers, or hover an arrow for its tooltip).
+    """
+    columns = "".join(
+        f'<section class="panel"><h2>{html.escape(heading)}</h2>{_strip_prolog(svg)}</section>'
+        for heading, svg in panels
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{html.escape(title)}</title>
+<style>
+body {{ margin: 0; padding: 0.6rem 1rem; font-family: system-ui, "DejaVu Sans", Helvetica, sans-serif;
+       color: #111827; }}
+h1 {{ font-size: 1.4rem; margin: 0.2rem 0; }}
+p {{ margin: 0.2rem 0 0.6rem; max-width: 70rem; }}
+main {{ display: grid; grid-template-columns: repeat({len(panels)}, 1fr); gap: 1rem; }}
+.panel h2 {{ font-size: 1.1rem; margin: 0.2rem 0; }}
+.panel svg {{ width: 100%; height: auto; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(caption)}</p>
+<main>{columns}</main>
+</body>
+</html>
+"""
+
+
+def _strip_prolog(svg: str) -> str:
+    """An SVG document as an element to inline: without its XML declaration and doctype."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
 def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, max_edges: int = 10000,
-                weight_labels: bool | None = None) -> graphviz.Digraph:
+                weight_labels: bool | None = None, heat_scale: HeatScale | None = None) -> graphviz.Digraph:
     """The neuron view as a ``graphviz.Digraph`` (what ``to_dot(..., view="neurons")`` returns).
 
     ``weight_labels``: write w and dL/dw on each arrow; by default only between
     columns of at most ``MAX_LABELLED`` weights (every arrow has them as a tooltip).
+    ``heat_scale``: the scale ``heat="grad"`` draws on; by default this network's own
+    smallest to largest |dL/dw|. Pictures meant to be compared share one (``heat_scale_of``).
     """
     net = network(model_or_root)
     nodes = len(net.inputs) + sum(len(layer) for layer in net.layers) + (net.loss is not None)
@@ -215,7 +265,7 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
     dot.attr("edge", arrowsize="0.5", fontsize="12")
     scale = None
     if heat == "grad":
-        scale = HeatScale.of(abs(w.grad) for layer in net.layers for u in layer for w in u.weights)
+        scale = heat_scale or heat_scale_of([model_or_root])
     columns = [[_input_node(k, xs) for k, xs in enumerate(net.inputs)]]
     columns += [[_unit_node(u, show_grad) for u in layer] for layer in net.layers]
     if net.loss is not None:

@@ -332,3 +332,23 @@ def test_num_prints_zero_for_negative_zero_and_four_significant_digits():
     assert num(-0.0) == "0" and num(0.0) == "0"
     assert num(-1e-300 * 1e-300) == "0"  # a product that underflowed to -0.0
     assert num(1234567.0) == "1.235e+06" and num(-0.000123456) == "-0.0001235"
+
+
+def test_heat_marks_a_dead_relu_and_a_saturated_sigmoid_on_their_boxes():
+    x = Value(-2.0, name="x")
+    dead = x.relu()  # input -2 <= 0: no gradient passes
+    alive = (x * -1.0).relu()
+    flat = (x * 5.0).sigmoid()  # sigmoid(-10) = 4.5e-5: within 1e-3 of 0
+    steep = (x * 1.0).tanh()  # tanh(-2) = -0.964: not saturated
+    for node, name in ((dead, "r1"), (alive, "r2"), (flat, "s1"), (steep, "t1")):
+        node.name = name
+    out = dead + alive + flat + steep
+    out.backward()
+    found = labels(to_dot(out, heat="grad").source)
+    order = topological_order(out)
+    where = {n: i for i, n in enumerate(order)}
+    assert found[f"v{where[dead]}"].endswith(' | dead"')
+    assert found[f"v{where[flat]}"].endswith(' | saturated"')
+    assert not found[f"v{where[alive]}"].endswith(('dead"', 'saturated"'))
+    assert not found[f"v{where[steep]}"].endswith(('dead"', 'saturated"'))
+    assert all("dead" not in t and "saturated" not in t for t in labels(to_dot(out).source).values())

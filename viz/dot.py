@@ -40,6 +40,7 @@ from chainrule.autograd import Value, topological_order
 
 from .drawing import (  # noqa: F401  (the names other modules and older code import from here)
     ACCENT,
+    DEAD_FILL,
     EDGE_INK,
     INK,
     LEAF_FILL,
@@ -47,6 +48,7 @@ from .drawing import (  # noqa: F401  (the names other modules and older code im
     OP_FILL,
     RESULT_FILL,
     ROOT_FILL,
+    SATURATED_FILL,
     GraphTooLarge,
     HeatScale,
     Look,
@@ -65,6 +67,7 @@ from .drawing import (  # noqa: F401  (the names other modules and older code im
     op_text,
     plain,
     record,
+    unit_state,
     value_fields,
     value_node,
     visible,
@@ -149,7 +152,18 @@ def to_dot(
     if heat == "grad":
         scene.edge_heat = flow(order)
         scene.heat = HeatScale.of(abs(g) for g in scene.edge_heat.values())
+        scene.looks = [_unit_state(node, look) for node, look in zip(order, scene.looks, strict=True)]
     return draw_scene(scene)
+
+
+def _unit_state(node: Value, look: Look) -> Look:
+    """With heat on, an activation that passes (almost) no gradient is marked on its box: a ReLU
+    whose input is <= 0 (dead for this sample), a sigmoid or tanh within ``SATURATION`` of a bound."""
+    state = unit_state(node)
+    if state is None:
+        return look
+    fill = DEAD_FILL if state == "dead" else SATURATED_FILL
+    return Look((*look.fields, state), fill, look.border, look.penwidth, dashed=state == "dead")
 
 
 def local_labels(order: list[Value]) -> dict[tuple[int, int], str]:

@@ -249,6 +249,30 @@ def edge_style(hot: bool) -> dict[str, str]:
     return {"color": ACCENT, "penwidth": "2.5", "fontcolor": ACCENT} if hot else {}
 
 
+# --- units that pass no gradient ------------------------------------------------------------
+
+#: How close to a bound (0 or 1 for sigmoid, -1 or 1 for tanh) an output must be to count as saturated.
+SATURATION = 1e-3
+
+
+def saturated(activation: str, output: float) -> bool:
+    """Whether a sigmoid or tanh output is within ``SATURATION`` of a bound, where its slope is about 0."""
+    if activation not in ("sigmoid", "tanh"):
+        return False
+    low = 0.0 if activation == "sigmoid" else -1.0
+    return output - low < SATURATION or 1.0 - output < SATURATION
+
+
+def unit_state(node: Value) -> str | None:
+    """``"dead"`` for a ReLU node whose input is <= 0, ``"saturated"`` for a saturated sigmoid or
+    tanh node (see ``saturated``), else None: the one sample's view of a unit."""
+    if node.op == "relu" and node.parents[0].data <= 0:
+        return "dead"
+    if saturated(node.op, node.data):
+        return "saturated"
+    return None
+
+
 # --- heat: how much gradient flows along an edge ----------------------------------------------
 
 #: Light to dark: the colours of the heat scale, coolest first.

@@ -42,16 +42,16 @@ from .drawing import (
     MODULE_FILL,
     ROOT_FILL,
     SATURATED_FILL,
+    SATURATION,
     HeatScale,
     check_size,
     heat_legend,
     new_digraph,
     num,
     plain,
+    saturated,
 )
 
-#: How close to a bound (0 or 1 for sigmoid, -1 or 1 for tanh) an output must be to count as saturated.
-SATURATION = 1e-3
 #: Between two columns with more weights than this, the arrows carry no text (it would be an
 #: unreadable tangle); w and dL/dw are then in each arrow's tooltip.
 MAX_LABELLED = 12
@@ -87,10 +87,7 @@ class Unit:
     @property
     def saturated(self) -> bool:
         """A sigmoid or tanh within ``SATURATION`` of a bound for every sample: its slope is about 0."""
-        if not self.outputs or self.activation not in ("sigmoid", "tanh"):
-            return False
-        low = 0.0 if self.activation == "sigmoid" else -1.0
-        return all(h.data - low < SATURATION or 1.0 - h.data < SATURATION for h in self.outputs)
+        return bool(self.outputs) and all(saturated(self.activation, h.data) for h in self.outputs)
 
 
 @dataclass

@@ -57,7 +57,10 @@ from .drawing import (
 MAX_LABELLED = 12
 #: Inches between two columns, and between two neurons of a column.
 COLUMN_GAP = 2.8
-ROW_GAP = 1.25
+ROW_GAP = 1.35
+#: The same when the arrows carry labels: room for two lines of text between the arrows.
+LABELLED_COLUMN_GAP = 3.6
+LABELLED_ROW_GAP = 1.6
 
 _PARAM = re.compile(r"^L(\d+)\.N(\d+)\.(?:w(\d+)|b)$")
 _UNIT = re.compile(r"^L(\d+)\.N(\d+)\.([zh])$")
@@ -270,13 +273,16 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
         columns.append([("loss", {"label": plain(fields), "shape": "box", "style": "filled,rounded",
                                   "fillcolor": ROOT_FILL, "penwidth": "2", "fontsize": "14", "class": "loss"})])
     tallest = max(len(c) for c in columns)
+    sizes = [len(net.inputs)] + [len(layer) for layer in net.layers]
+    labels = [weight_labels if weight_labels is not None else a * b <= MAX_LABELLED
+              for a, b in zip(sizes, sizes[1:], strict=False)]
+    across, down = (LABELLED_COLUMN_GAP, LABELLED_ROW_GAP) if any(labels) else (COLUMN_GAP, ROW_GAP)
     for c, column in enumerate(columns):
         for r, (ident, attrs) in enumerate(column):
-            y = (tallest - 1) * ROW_GAP / 2 - (r - (len(column) - 1) / 2) * ROW_GAP
-            dot.node(ident, id=ident, pos=f"{c * COLUMN_GAP:.2f},{y:.2f}!", **attrs)
+            y = (tallest - 1) * down / 2 - (r - (len(column) - 1) / 2) * down
+            dot.node(ident, id=ident, pos=f"{c * across:.2f},{y:.2f}!", **attrs)
     before = [f"x{k + 1}" for k in range(len(net.inputs))]
-    for layer in net.layers:
-        labelled = weight_labels if weight_labels is not None else len(before) * len(layer) <= MAX_LABELLED
+    for layer, labelled in zip(net.layers, labels, strict=True):
         for u in layer:
             for k, w in enumerate(u.weights):
                 if k >= len(before):
@@ -294,7 +300,7 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
         for j, name in enumerate(before):
             dot.edge(name, "loss", id=f"o{j + 1}", color=EDGE_INK, style="dashed", **{"class": "output"})
     if scale is not None:
-        heat_legend(dot, scale, "|dL/dw|", at=(0.0, -1.0))
+        heat_legend(dot, scale, "|dL/dw|", at=(0.0, -0.6 - 0.5 * down))
     return dot
 
 
@@ -305,7 +311,7 @@ def _input_node(k: int, xs: list[Value]) -> tuple[str, dict]:
     elif xs:
         text += f"\n{len(xs)} samples"
     return f"x{k + 1}", {"label": plain(text), "shape": "circle", "style": "filled", "fillcolor": LEAF_FILL,
-                         "fixedsize": "true", "width": "0.85", "class": "input"}
+                         "fixedsize": "true", "width": "1.0", "class": "input"}
 
 
 def _unit_node(u: Unit, show_grad: bool) -> tuple[str, dict]:
@@ -334,6 +340,6 @@ def _unit_node(u: Unit, show_grad: bool) -> tuple[str, dict]:
         tip.append(f"saturated: its {u.activation} output is within {SATURATION:g} of a bound for every sample")
     return f"n{u.layer}_{u.index}", {
         "label": plain("\n".join(lines)), "shape": "circle", "style": style, "fillcolor": fill,
-        "fixedsize": "true", "width": "1.05" if len(lines) > 3 else "0.95", "tooltip": plain("\n".join(tip)),
+        "fixedsize": "true", "width": "1.2", "tooltip": plain("\n".join(tip)),
         "class": kind,
     }

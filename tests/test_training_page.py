@@ -197,6 +197,20 @@ def test_the_slider_moves_every_view_to_the_same_step(run, browser, tmp_path):
         assert drawn == predicted_colours(probe, rec.params[k], state["box"], state["size"], fractions)
         seen.add(tuple(drawn))
     assert len(seen) > 1 or len(set(seen.pop())) > 1  # the boundary is not one flat colour
+    # every label of the neuron view is readable on a projector: at least 12 px tall at 1920x1080
+    heights = page.evaluate("[...document.querySelectorAll('#net-view text')]"
+                            ".map(t => t.getBoundingClientRect().height)")
+    assert len(heights) > 12 and min(heights) >= 12
+    # Play walks forward through the steps on its own; the space bar pauses it
+    page.locator("#slider").fill("0")
+    page.locator("#play").click()
+    for _ in range(200):  # the page's CSP forbids wait_for_function's eval: poll instead
+        if page.evaluate("document.body.dataset.step") != "0":
+            break
+        page.wait_for_timeout(50)
+    page.keyboard.press(" ")
+    paused = page.evaluate("document.body.dataset.step")
+    assert int(paused) > 0 and page.locator("#play").text_content().endswith("Play")
     page.close()
     assert errors == []
     assert requests == [path.as_uri()]

@@ -185,6 +185,16 @@ def test_dead_and_saturated_units_are_marked():
     assert [attr(nodes[f"n1_{j}"], "class") for j in (1, 2)] == ["neuron saturated", "neuron"]
 
 
+def test_a_network_with_more_weights_than_max_edges_is_refused():
+    from chainrule.viz import GraphTooLarge
+
+    model = MLP(2, [3, 1], seed=0)  # 9 weights and one arrow to the loss
+    loss = (model([1.0, 2.0]) - 1.0) ** 2
+    assert to_dot(loss, view="neurons", max_edges=10).source
+    with pytest.raises(GraphTooLarge, match=r"10 edges, more than max_edges=9: one arrow per weight"):
+        to_dot(loss, view="neurons", max_edges=9)
+
+
 def test_a_graph_without_nn_names_is_refused_with_advice():
     x = Value(1.0, name="x")
     with pytest.raises(ValueError, match="no nn neurons.*view='scalar'"):

@@ -133,7 +133,7 @@ def to_dot(
     if view == "neurons":
         from .neurons import neurons_dot  # the neuron view builds on drawing primitives, not on this module
 
-        return neurons_dot(root, show_grad=show_grad, heat=heat)
+        return neurons_dot(root, show_grad=show_grad, heat=heat, max_edges=max_edges)
     if not isinstance(root, Value):
         raise TypeError(f"to_dot needs the Value at the top of a graph, got {type(root).__name__}")
     order = topological_order(root)

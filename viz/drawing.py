@@ -57,16 +57,18 @@ MAX_TOOLTIP = 2000
 class GraphTooLarge(ValueError):
     """Raised by ``to_dot`` when the graph has more nodes than ``max_nodes`` or more edges than ``max_edges``."""
 
-    def __init__(self, count: int, limit: int, grouped: bool = False, what: str = "nodes"):
+    def __init__(self, count: int, limit: int, grouped: bool = False, what: str = "nodes", hint: str | None = None):
         self.count = count
         self.max_nodes = limit  # kept under its first name: callers read it
         self.limit = limit
         self.what = what
-        if grouped:
-            hint = "even with one box per neuron and per layer; raise max_nodes or draw a smaller graph"
+        if hint is not None:
+            pass_on = hint
+        elif grouped:
+            pass_on = "even with one box per neuron and per layer; raise max_nodes or draw a smaller graph"
         else:
-            hint = f"pass group_modules=True to draw each neuron of an nn model as one box, or raise max_{what}"
-        super().__init__(f"the graph has {count:,} {what}, more than max_{what}={limit:,}: {hint}")
+            pass_on = f"pass group_modules=True to draw each neuron of an nn model as one box, or raise max_{what}"
+        super().__init__(f"the graph has {count:,} {what}, more than max_{what}={limit:,}: {pass_on}")
 
 
 def check_size(nodes: int, edges: int, max_nodes: int, max_edges: int) -> None:

@@ -43,8 +43,8 @@ from .drawing import (
     ROOT_FILL,
     SATURATED_FILL,
     SATURATION,
+    GraphTooLarge,
     HeatScale,
-    check_size,
     heat_legend,
     new_digraph,
     num,
@@ -255,9 +255,11 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
     smallest to largest |dL/dw|. Pictures meant to be compared share one (``heat_scale_of``).
     """
     net = network(model_or_root)
-    nodes = len(net.inputs) + sum(len(layer) for layer in net.layers) + (net.loss is not None)
     edges = sum(len(u.weights) for layer in net.layers for u in layer) + len(net.layers[-1])
-    check_size(nodes, edges, max_nodes=10000, max_edges=max_edges)
+    if edges > max_edges:
+        raise GraphTooLarge(edges, max_edges, what="edges",
+                            hint="one arrow per weight is more than a picture can show; raise max_edges, or "
+                                 "draw with group_modules=True (one box per neuron, one arrow per pair of layers)")
     dot = new_digraph()
     # Every node is pinned to its column and row (neato keeps pinned positions), so the picture is the
     # textbook's, whatever the crossings: dot would reorder a column and move labelled edges apart.

@@ -260,3 +260,21 @@ def test_chainrule_vanish_html_draws_both_networks_on_one_heat_scale(tmp_path):
     # one scale: the larger first-layer gradient gets the wider arrow, across the two pictures
     assert first_layer["sigmoid"][0] < first_layer["relu"][0] / 100
     assert first_layer["sigmoid"][1] < first_layer["relu"][1]
+
+
+def test_members_are_the_scalar_nodes_a_circle_stands_for():
+    from chainrule.autograd import topological_order
+    from chainrule.viz.neurons import members
+
+    model = MLP(2, [2, 1], seed=8)
+    loss = (model([0.5, -1.5]) - 1.0) ** 2
+    order = topological_order(loss)
+    found = members(loss)
+    assert set(found) == {"L1.N1", "L1.N2", "L2.N1"}
+    n = model.layers[0].neurons[1]
+    z = next(v for v in order if v.name == "L1.N2.z")
+    h = next(v for v in order if v.name == "L1.N2.h")
+    products = [p for p in z.parents if p.op == "*"]
+    expected = {*n.w, n.b, z, h, *products}
+    assert {order[i] for i in found["L1.N2"]} == expected
+    assert len(products) == 2 and not set(found["L1.N1"]) & set(found["L1.N2"])

@@ -51,6 +51,7 @@ from .drawing import (
     plain,
     saturated,
 )
+from .modules import clusters
 
 #: Between two columns with more weights than this, the arrows carry no text (it would be an
 #: unreadable tangle); w and dL/dw are then in each arrow's tooltip.
@@ -193,6 +194,19 @@ def _inputs(order: list[Value], first: list[Unit]) -> list[list[Value]]:
             elif b in position and a not in position:
                 inputs[position[b]][a] = None
     return [list(xs) for xs in inputs]
+
+
+def members(root: Value) -> dict[str, list[int]]:
+    """Each neuron's scalar nodes, as indices into ``topological_order(root)``: ``{"L1.N3": [...]}``.
+
+    A neuron's circle in the neuron view stands for these nodes (its weights and bias, the
+    products w_i * x_i, its sum z and activation h, for every sample), so a page can expand
+    the circle into them and play their backward steps (see ``viz.modules.clusters``).
+    """
+    found: dict[str, list[int]] = {}
+    for i, path in sorted(clusters(topological_order(root)).items()):
+        found.setdefault(path[-1], []).append(i)
+    return found
 
 
 # --- drawing ----------------------------------------------------------------------------------

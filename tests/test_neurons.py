@@ -278,3 +278,20 @@ def test_members_are_the_scalar_nodes_a_circle_stands_for():
     expected = {*n.w, n.b, z, h, *products}
     assert {order[i] for i in found["L1.N2"]} == expected
     assert len(products) == 2 and not set(found["L1.N1"]) & set(found["L1.N2"])
+
+
+@pytest.mark.parametrize("sizes", [[2, 3, 1], [3, 3, 1], [2, 4, 2], [3, 4]])
+def test_weight_labels_of_small_networks_do_not_sit_on_each_other(sizes):
+    """Two text lines at 12 pt need about 0.4 in; labels between two columns share an x."""
+    model = MLP(sizes[0], sizes[1:], seed=1)
+    nodes, edges = parse(to_dot(model, view="neurons").source)
+    found = {}
+    for ident, attrs in nodes.items():
+        if attr(attrs, "class") == "weight-label":
+            x, y = (float(v) for v in attr(attrs, "pos").rstrip("!").split(","))
+            found.setdefault(round(x, 2), []).append((y, ident))
+    weights = [e for e in edges if e.startswith("w")]
+    assert sum(len(v) for v in found.values()) == len(weights)  # every weight's text, once
+    for column in found.values():
+        ys = sorted(y for y, _ in column)
+        assert min(b - a for a, b in zip(ys, ys[1:], strict=False)) >= 0.4 - 0.005  # pos has 3 decimals

@@ -39,6 +39,7 @@ from .drawing import (
     DEAD_FILL,
     EDGE_INK,
     LEAF_FILL,
+    LOCAL_INK,
     MODULE_FILL,
     ROOT_FILL,
     SATURATED_FILL,
@@ -60,8 +61,8 @@ MAX_LABELLED = 12
 COLUMN_GAP = 2.8
 ROW_GAP = 1.35
 #: The same when the arrows carry labels: room for two lines of text between the arrows.
-LABELLED_COLUMN_GAP = 3.6
-LABELLED_ROW_GAP = 1.6
+LABELLED_COLUMN_GAP = 4.2
+LABELLED_ROW_GAP = 2.0
 
 _PARAM = re.compile(r"^L(\d+)\.N(\d+)\.(?:w(\d+)|b)$")
 _UNIT = re.compile(r"^L(\d+)\.N(\d+)\.([zh])$")
@@ -293,12 +294,14 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
     labels = [weight_labels if weight_labels is not None else a * b <= MAX_LABELLED
               for a, b in zip(sizes, sizes[1:], strict=False)]
     across, down = (LABELLED_COLUMN_GAP, LABELLED_ROW_GAP) if any(labels) else (COLUMN_GAP, ROW_GAP)
+    at: dict[str, tuple[float, float]] = {}
     for c, column in enumerate(columns):
         for r, (ident, attrs) in enumerate(column):
-            y = (tallest - 1) * down / 2 - (r - (len(column) - 1) / 2) * down
-            dot.node(ident, id=ident, pos=f"{c * across:.2f},{y:.2f}!", **attrs)
+            at[ident] = (c * across, (tallest - 1) * down / 2 - (r - (len(column) - 1) / 2) * down)
+            dot.node(ident, id=ident, pos=f"{at[ident][0]:.2f},{at[ident][1]:.2f}!", **attrs)
     before = [f"x{k + 1}" for k in range(len(net.inputs))]
     for layer, labelled in zip(net.layers, labels, strict=True):
+        t = label_fraction(len(before), len(layer))
         for u in layer:
             for k, w in enumerate(u.weights):
                 if k >= len(before):
@@ -306,11 +309,12 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
                 text = f"w {num(w.data)}" + (f"\ndL/dw {num(w.grad)}" if show_grad else "")
                 attrs = {"id": f"w{u.layer}_{u.index}_{k + 1}", "class": "weight",
                          "tooltip": plain(f"{u.name}.w{k + 1}: {text}".replace("\n", ", "))}
-                if labelled:
-                    attrs["label"] = plain(text)
                 if scale is not None:
                     attrs.update(scale.style(abs(w.grad)))
-                dot.edge(before[k], f"n{u.layer}_{u.index}", **attrs)
+                head = f"n{u.layer}_{u.index}"
+                dot.edge(before[k], head, **attrs)
+                if labelled:
+                    _weight_label(dot, f"l{attrs['id']}", text, at[before[k]], at[head], t)
         before = [f"n{u.layer}_{u.index}" for u in layer]
     if net.loss is not None:
         for j, name in enumerate(before):
@@ -318,6 +322,36 @@ def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, 
     if scale is not None:
         heat_legend(dot, scale, "|dL/dw|", at=(0.0, -0.6 - 0.5 * down))
     return dot
+
+
+def label_fraction(tails: int, heads: int) -> float:
+    """Where along the arrows between a column of ``tails`` and one of ``heads`` their text goes
+    (0 at the tail, 1 at the head), chosen so that no two labels sit at the same height.
+
+    At the middle every pair of crossing arrows (k -> j and j -> k) would put its two labels
+    on top of each other. An arrow from row k to row j is at row (1 - t) k + t j at fraction t,
+    so the fraction that keeps every pair furthest apart is the one that maximises the smallest
+    |(1 - t) dk + t dj| over all row differences; it is looked for between 0.32 and 0.68, where
+    a label clears both circles.
+    """
+    pairs = [(dk, dj) for dk in range(-(tails - 1), tails) for dj in range(-(heads - 1), heads) if dk or dj]
+    best, fraction = -1.0, 0.5
+    for step in range(32, 69, 2):
+        t = step / 100
+        gap = min(abs((1 - t) * dk + t * dj) for dk, dj in pairs) if pairs else 1.0
+        if gap > best + 1e-9:
+            best, fraction = gap, t
+    return fraction
+
+
+def _weight_label(dot: graphviz.Digraph, ident: str, text: str, tail: tuple[float, float],
+                  head: tuple[float, float], t: float) -> None:
+    """A weight's text as a small node pinned at fraction ``t`` along its arrow, on a pale ground
+    so it stays readable where other arrows pass under it."""
+    x, y = tail[0] + t * (head[0] - tail[0]), tail[1] + t * (head[1] - tail[1])
+    dot.node(ident, plain(text), id=ident, pos=f"{x:.3f},{y:.3f}!", shape="box", style="filled,rounded",
+             fillcolor="#ffffffd9", color="none", fontcolor=LOCAL_INK, fontsize="12", margin="0.03,0.01",
+             width="0", height="0", **{"class": "weight-label"})
 
 
 def _input_node(k: int, xs: list[Value]) -> tuple[str, dict]:

@@ -50,7 +50,8 @@ EDGE_ATTR = {
 #: Names longer than this many characters are cut for drawing; the full name is in the tooltip.
 #: (The system ``dot`` fails on a record field of some thousands of wide characters.)
 MAX_LABEL = 40
-#: Tooltips are cut too, far later: they only need to tell two long names apart.
+#: Tooltips are cut too, far later. The system ``dot`` refuses a quoted string over 16,384 bytes;
+#: 2,000 characters stay under it even at 4 bytes each in UTF-8 and with every backslash doubled.
 MAX_TOOLTIP = 2000
 
 

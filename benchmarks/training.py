@@ -22,8 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from chainrule import nn
 from chainrule.viz import training_html
+
+from chainrule import nn
 
 SIZES = [2, 16, 16, 1]
 POINTS = 100

@@ -295,3 +295,24 @@ def test_weight_labels_of_small_networks_do_not_sit_on_each_other(sizes):
     for column in found.values():
         ys = sorted(y for y, _ in column)
         assert min(b - a for a, b in zip(ys, ys[1:], strict=False)) >= 0.4 - 0.005  # pos has 3 decimals
+
+
+def test_both_engines_pin_the_neurons_in_the_same_columns_and_rows():
+    """The view is laid out by neato with pinned positions, which the WebAssembly Graphviz has too."""
+    require("dot")
+    require("wasm")
+    model = MLP(2, [3, 2], seed=0)
+    loss = (model([0.5, 1.0])[0] - 1.0) ** 2
+    loss.backward()
+    dot = to_dot(loss, view="neurons", heat="grad")
+    centres = {}
+    for engine in ("dot", "wasm"):
+        svg = render(dot, engine=engine)
+        centres[engine] = {m.group(1): (float(m.group(2)), float(m.group(3))) for m in re.finditer(
+            r'<g id="(n\d_\d|x\d)" class="[^"]*">.*?<ellipse[^>]*cx="([-\d.]+)" cy="([-\d.]+)"', svg, re.S)}
+    # L2.N2 is not in the loss's graph (only output 0 is used), so the graph's view has no circle for it
+    assert set(centres["dot"]) == {"x1", "x2", "n1_1", "n1_2", "n1_3", "n2_1"}
+    assert centres["dot"] == centres["wasm"]
+    xs = sorted({x for x, _ in centres["dot"].values()})
+    assert len(xs) == 3  # inputs, L1, L2: one column each
+    assert centres["dot"]["n1_1"][1] < centres["dot"]["n1_2"][1] < centres["dot"]["n1_3"][1]  # N1 on top

@@ -14,10 +14,10 @@ from .data import make_blobs, make_moons, make_spirals, make_xor
 from .losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax
 from .module import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, clip_grad_norm
-from .train import History, accuracy, fit, grad_norms
+from .train import History, Recording, accuracy, fit, grad_norms
 
 __all__ = [
-    "MLP", "SGD", "Adam", "History", "Layer", "Module", "Neuron", "accuracy", "binary_cross_entropy",
+    "MLP", "SGD", "Adam", "History", "Layer", "Recording", "Module", "Neuron", "accuracy", "binary_cross_entropy",
     "clip_grad_norm", "cross_entropy", "data", "fit", "grad_norms", "hinge", "make_blobs", "make_moons",
     "make_spirals", "make_xor", "mse", "softmax",
 ]

@@ -8,7 +8,10 @@ One step of ``fit`` is the whole of backpropagation-based training:
     optimizer.step()                            p moves against dL/dp
 
 ``History`` keeps the loss and the accuracy of each step, measured on that
-step's batch before its update.
+step's batch before its update. ``fit(..., record=True)`` also keeps a
+``Recording``: at each recorded step, every parameter as the step used it,
+its dL/dp, and each layer's gradient norm, so a run can be replayed and drawn
+(``viz.training_html``).
 """
 
 from __future__ import annotations
@@ -49,11 +52,44 @@ class TrainingDiverged(ArithmeticError):
 
 
 @dataclass
+class Recording:
+    """A training run, step by step: what ``fit(..., record=True)`` keeps.
+
+    For each recorded step (``steps``, 0-based; every ``every``-th step and the last)
+    it holds every parameter's value as the step's forward and backward pass used
+    it (before the optimizer moved it), the parameter's dL/dp from that pass, and
+    ``grad_norms`` of the model after it. The step's loss and accuracy are the
+    History's ``loss[step]`` and ``accuracy[step]``.
+    Parameters are listed in ``model.parameters()`` order and named by ``names``
+    (their ``Value.name``, such as ``L1.N3.w2``).
+    """
+
+    every: int
+    names: list[str]
+    steps: list[int] = field(default_factory=list)
+    params: list[list[float]] = field(default_factory=list)
+    grads: list[list[float]] = field(default_factory=list)
+    norms: list[list[float]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def snapshot(self, step: int, params: list[Value], norms: list[float]) -> None:
+        """Keep step ``step``: call it after the backward pass and before the optimizer's step."""
+        self.steps.append(step)
+        self.params.append([p.data for p in params])
+        self.grads.append([p.grad for p in params])
+        self.norms.append(norms)
+
+
+@dataclass
 class History:
-    """What ``fit`` measured: one loss and one accuracy (a fraction in [0, 1]) per step."""
+    """What ``fit`` measured: one loss and one accuracy (a fraction in [0, 1]) per step,
+    and with ``record`` the ``Recording`` of the run (else None)."""
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
+    recording: Recording | None = None
 
     def __len__(self) -> int:
         return len(self.loss)
@@ -361,7 +397,7 @@ def _batches(n: int, batch_size: int | None, rng: random.Random):
 
 def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = None, optimizer=None,
         steps: int = 100, batch_size: int | None = None, progress: bool = True, *, lr: float | None = None,
-        seed: int = 0, compiled: bool = False) -> History:
+        seed: int = 0, compiled: bool = False, record: bool | int = False) -> History:
     """Train ``model`` on points ``X`` with labels ``y`` for ``steps`` steps; return the ``History``.
 
     ``loss``: ``"hinge"``, ``"binary_cross_entropy"``, ``"cross_entropy"``, ``"mse"`` or a
@@ -380,6 +416,9 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     differ from the traced ones is traced afresh (with the full batch: never).
     The accuracy comes from ``model.predict``; the numbers equal the dynamic loop's to rounding.
 
+    ``record=True`` keeps every step's parameters, grads and layer gradient norms in
+    ``History.recording`` (see ``Recording``); ``record=k`` keeps every k-th step and the last.
+
     Every argument is checked before the first step; a bad one raises ``ValueError``
     saying what is wrong.
     """
@@ -395,6 +434,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
         _check_labels(loss, y, k)
     steps = _check_count("steps", steps)
     batch_size = _check_count("batch_size", batch_size, allow_none=True)
+    every = 0 if record is False else 1 if record is True else _check_count("record (every k-th step)", record)
     if batch_size is not None and batch_size > len(X):
         raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(X)} points)")
     opt = _make_optimizer(optimizer, params, lr)
@@ -407,11 +447,13 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
         raise ValueError(f"the loss must return a Value, got {type(probe).__name__}")
 
     history = History()
+    if every:
+        history.recording = Recording(every, [p.name or f"p{i}" for i, p in enumerate(params)])
     batches = _batches(len(X), batch_size, random.Random(seed))
     bar = _progress_bar(steps) if progress else None
     tapes: dict[int, _TracedStep] = {}  # compiled: the traced step of each batch size
     try:
-        for step in range(1, steps + 1):
+        for step in range(steps):
             idx = next(batches)
             rows, labels = [X[i] for i in idx], [y[i] for i in idx]
             if compiled:
@@ -425,7 +467,9 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
                 value = L.data
                 outputs = [[o.data for o in out] if isinstance(out, list) else out.data for out in outputs]
             if not math.isfinite(value):
-                raise TrainingDiverged(_diverged(step, value, opt), step, value)
+                raise TrainingDiverged(_diverged(step + 1, value, opt), step + 1, value)
+            if every and (step % every == 0 or step == steps - 1):
+                history.recording.snapshot(step, params, grad_norms(model))
             opt.step()
             history.loss.append(value)
             history.accuracy.append(_batch_accuracy(loss, outputs, labels))

@@ -293,3 +293,61 @@ def test_nns_fused_cross_entropy_is_one_op_with_p_minus_y_on_its_edges():
     p = [e / sum(exps) for e in exps]  # softmax by hand
     for k, target in enumerate((0.0, 0.0, 1.0)):
         assert has_label(edges(source)[f"e{i}_{k}"][2], num(p[k] - target))
+
+
+def test_over_max_edges_is_refused_like_too_many_nodes():
+    # Two nodes, 20,001 edges: Graphviz spends minutes routing parallel edges (issue 18, item 14).
+    x = Value(2.0, name="x")
+    s = autograd.sum([x] * 20000)
+    with pytest.raises(GraphTooLarge, match=r"20,001 edges, more than max_edges=10,000.*group_modules=True"):
+        to_dot(s)
+    small = autograd.sum([x] * 5)
+    assert len(edges(to_dot(small, max_edges=6).source)) == 6  # exactly at the limit is fine
+    with pytest.raises(GraphTooLarge, match="6 edges"):
+        to_dot(small, max_edges=5)
+
+
+def test_a_long_name_is_cut_with_an_ellipsis_and_whole_in_the_tooltip():
+    # A 9,000-character name made the system dot fail (issue 18, item 20).
+    from chainrule.viz import render
+    from chainrule.viz.drawing import MAX_LABEL
+
+    name = "é" * 9000
+    x = Value(2.0, name=name)
+    y = x * 3
+    y.backward()
+    source = to_dot(y).source
+    cut = "é" * (MAX_LABEL - 1) + "\u2026"
+    assert f'"{cut} | data 2 | grad 3"' in source
+    assert f'tooltip="{name[:2000 - 1]}\u2026"' in source
+    svg = render(to_dot(y))
+    assert cut in svg and "é" * MAX_LABEL not in svg.split("<title>")[0]
+    short_name = "é" * MAX_LABEL  # at the limit: drawn whole, no tooltip
+    z = Value(1.0, name=short_name) * 2
+    assert f'"{short_name} | data 1' in to_dot(z).source and "tooltip" not in to_dot(z).source
+
+
+def test_num_prints_zero_for_negative_zero_and_four_significant_digits():
+    assert num(-0.0) == "0" and num(0.0) == "0"
+    assert num(-1e-300 * 1e-300) == "0"  # a product that underflowed to -0.0
+    assert num(1234567.0) == "1.235e+06" and num(-0.000123456) == "-0.0001235"
+
+
+def test_heat_marks_a_dead_relu_and_a_saturated_sigmoid_on_their_boxes():
+    x = Value(-2.0, name="x")
+    dead = x.relu()  # input -2 <= 0: no gradient passes
+    alive = (x * -1.0).relu()
+    flat = (x * 5.0).sigmoid()  # sigmoid(-10) = 4.5e-5: within 1e-3 of 0
+    steep = (x * 1.0).tanh()  # tanh(-2) = -0.964: not saturated
+    for node, name in ((dead, "r1"), (alive, "r2"), (flat, "s1"), (steep, "t1")):
+        node.name = name
+    out = dead + alive + flat + steep
+    out.backward()
+    found = labels(to_dot(out, heat="grad").source)
+    order = topological_order(out)
+    where = {n: i for i, n in enumerate(order)}
+    assert found[f"v{where[dead]}"].endswith(' | dead"')
+    assert found[f"v{where[flat]}"].endswith(' | saturated"')
+    assert not found[f"v{where[alive]}"].endswith(('dead"', 'saturated"'))
+    assert not found[f"v{where[steep]}"].endswith(('dead"', 'saturated"'))
+    assert all("dead" not in t and "saturated" not in t for t in labels(to_dot(out).source).values())

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from chainrule.autograd import ExpressionError, count_paths, gradcheck
 from chainrule.autograd.expr import formula_functions
-from chainrule.autograd.files import is_stream, resolve_target
+from chainrule.autograd.files import atomic_write, is_stream, resolve_target
 from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.autograd.names import display_names
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
@@ -38,6 +38,7 @@ from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
 from .tables import forward_table, label, num, step_table, table
+from .training import training_html
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 COURSE_VALUES = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
@@ -59,6 +60,9 @@ MAX_STEP_GRAPH = 5_000_000  # points per step x parameters: about the nodes one 
 GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 PAGE_SUFFIXES = (".html", ".htm")
+#: train --html records about this many steps (every k-th of a longer run): 500 steps of MLP(2, [16, 16, 1])
+#: make a page of about 2.6 MB.
+RECORDED_STEPS = 500
 
 
 class UsageError(Exception):
@@ -372,7 +376,7 @@ def refusing_large_graphs(draw):
     try:
         return draw()
     except GraphTooLarge as e:
-        raise UsageError(f"the graph has {e.count:,} nodes, more than the {e.max_nodes:,} a picture can show "
+        raise UsageError(f"the graph has {e.count:,} {e.what}, more than the {e.max_nodes:,} a picture can show "
                          "(Graphviz would take minutes); chainrule steps without -o, and paths, print graphs "
                          "of any size as text") from None
 
@@ -456,6 +460,7 @@ def run_train(args: argparse.Namespace) -> int:
     from chainrule import nn
 
     plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
+    page = writable(args.html, PAGE_SUFFIXES) if args.html is not None else None
     widths = layer_widths(args.layers)
     maker, default_n, default_noise = DATASETS[args.dataset]
     n = args.points if args.points is not None else default_n
@@ -472,7 +477,8 @@ def run_train(args: argparse.Namespace) -> int:
           f"lr {args.lr:g}, {batches}")
     try:
         history = nn.fit(model, X, y, loss=loss, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                         seed=args.seed, compiled=not args.dynamic)
+                         seed=args.seed, compiled=not args.dynamic,
+                         record=False if page is None else max(1, math.ceil(args.steps / RECORDED_STEPS)))
     except nn.train.TrainingDiverged as e:
         raise Failure(str(e)) from None
     print(f"final loss {num(history.loss[-1])} (the last step's batch, before its update)")
@@ -482,14 +488,17 @@ def run_train(args: argparse.Namespace) -> int:
         wrote(plot, "the loss curve")
         decision_boundary(model, X, y, boundary_path(plot), title=args.dataset)
         wrote(boundary_path(plot), "the decision boundary")
+    if page is not None:
+        training_html(history, model, X, y, page, title=f"Training on {args.dataset}")
+        wrote(page, "the run, step by step: open it in a browser")
     return 0
 
 
 VANISH_POINTS = 16
 
 
-def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
-    """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
+def vanish_model(activation: str, depth: int, width: int, init: str, seed: int):
+    """A deep MLP after one backward pass of the mse on 16 moons points (its grads are the point)."""
     from chainrule import nn
 
     X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=seed)
@@ -497,11 +506,19 @@ def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) 
     loss = nn.mse([model(x) for x in X], [float(t) for t in y])
     model.zero_grad()
     loss.backward()
-    return nn.grad_norms(model)
+    return model
+
+
+def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
+    """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
+    from chainrule import nn
+
+    return nn.grad_norms(vanish_model(activation, depth, width, init, seed))
 
 
 def run_vanish(args: argparse.Namespace) -> int:
     plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
+    page = writable(args.html, PAGE_SUFFIXES) if args.html is not None else None
     activations = [a.strip() for a in args.activations.split(",") if a.strip()]
     unknown = [a for a in activations if a not in ACTIVATIONS]
     if unknown or not activations:
@@ -525,7 +542,25 @@ def run_vanish(args: argparse.Namespace) -> int:
     if plot is not None:
         grad_norms_plot(norms, plot, title=f"Gradient norm per layer, {args.depth} hidden layers")
         wrote(plot, "gradient norm per layer, log scale")
+    if page is not None:
+        vanish_page(activations, args, page)
+        wrote(page, "the networks side by side, edges drawn by |dL/dw|")
     return 0
+
+
+def vanish_page(activations: list[str], args: argparse.Namespace, path: Path) -> None:
+    """The deep networks side by side in the neuron view, on one shared heat scale."""
+    from .neurons import heat_scale_of, neurons_dot, side_by_side_html
+
+    models = [vanish_model(a, args.depth, args.width, args.init, args.seed) for a in activations]
+    scale = heat_scale_of(models)
+    panels = [(f"{a}: {args.depth} hidden layers of {args.width}",
+               render(neurons_dot(m, heat="grad", heat_scale=scale, max_edges=10**6)))
+              for a, m in zip(activations, models, strict=True)]
+    caption = ("One backward pass of the mse on 16 moons points. Each arrow is a weight; its width and colour "
+               "come from log10 |dL/dw| on one scale shared by both pictures, so a thin grey arrow carries "
+               "a gradient orders of magnitude smaller than a thick red one. Hover an arrow for w and dL/dw.")
+    atomic_write(path, side_by_side_html("Vanishing gradients, drawn", caption, panels))
 
 
 # --- the parser ----------------------------------------------------------------------------
@@ -730,6 +765,7 @@ examples:
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the weights and the batches")
     _train_engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="loss curve to FILE, decision boundary to FILE-boundary")
+    p.add_argument("--html", metavar="FILE.html", help="record the run and write the page that replays it")
     return p
 
 
@@ -750,6 +786,7 @@ examples:
     p.add_argument("--init", choices=INITS, default="he", help="weight initialisation (default: he)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the weights")
     p.add_argument("--plot", metavar="FILE", help="write the norms per layer as a plot (.png, .svg, .pdf)")
+    p.add_argument("--html", metavar="FILE.html", help="draw the networks side by side, edges by |dL/dw|")
     return p
 
 

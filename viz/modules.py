@@ -20,8 +20,9 @@ from __future__ import annotations
 import graphviz
 from chainrule.autograd import Value
 
-from .dot import (
+from .drawing import (
     ACCENT,
+    MODULE_FILL,
     GraphTooLarge,
     cluster_style,
     default_look,
@@ -31,8 +32,6 @@ from .dot import (
     record,
     value_node,
 )
-
-MODULE_FILL = "#ede9fe"  # a neuron or layer drawn as one box: pale violet
 
 
 def module_path(name: str | None) -> tuple[str, ...]:

@@ -224,8 +224,10 @@ class Drawing:
         return Path(path)
 
 
-def draw(root: Value, engine: str = "auto", **opts) -> Drawing:
-    """``to_dot(root, **opts)`` wrapped to show inline in Jupyter and to ``save(path)``."""
+def draw(root, engine: str = "auto", **opts) -> Drawing:
+    """``to_dot(root, **opts)`` wrapped to show inline in Jupyter and to ``save(path)``.
+
+    ``root`` is a Value, or with ``view="neurons"`` an nn model as well."""
     if engine not in ENGINES:  # fail now, not later when Jupyter displays it
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     return Drawing(to_dot(root, **opts), engine)

@@ -1,0 +1,638 @@
+"""``chainrule serve``: the formula box, its JSON API, and the classroom, on Starlette and uvicorn.
+
+Three things share one small web application:
+
+- ``/``, the formula box: type a formula and its values; the server parses it
+  with ``autograd.parse`` (the command's language and limits), runs the
+  backward pass, draws the graph with Graphviz and answers with the same
+  tables the command prints. ``/page`` gives the self-contained stepper page
+  (``stepper_html``) for the same formula, to look at or download.
+- ``POST /api/graph``, the same for scripts: ``{"formula": "...", "at": {"x": 1.5}}``
+  -> ``{"nodes": [{name, op, data, grad}], "svg": "...", "steps": n}``, or a
+  400 with ``{"error", "line", "column"}``.
+- with ``--class``, a class session (``viz.classroom``): the teacher's page at
+  ``/teach/<secret>`` drives it, the students' page ``/class`` follows it, both
+  over WebSockets.
+
+Safety, in one place: every formula goes through ``parse`` and a node limit
+before Graphviz sees it, and layout runs in a worker thread under a time
+limit; request bodies, WebSocket messages, messages per minute, connections
+per address, students and answers per question are all capped; a student's
+text reaches a page only through ``textContent`` and the CSV only with a
+spreadsheet's formula characters defused. Nothing is written to disk.
+
+The web stack (starlette, uvicorn, segno for the QR code) is imported here,
+and this module is imported only by ``chainrule serve``, so ``import
+chainrule.viz`` stays light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+import socket
+import time
+import unicodedata
+from collections import deque
+from dataclasses import dataclass
+from importlib import resources
+
+import anyio
+import segno
+from chainrule.autograd import ExpressionError, Value, backward_steps, gradcheck, parse, topological_order
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .classroom import ClassError, Classroom, Lesson, StepInfo
+from .cli import paths_table
+from .dot import to_dot
+from .render import render
+from .stepper import stepper_html
+from .tables import formula, forward_table, label, step_table
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every bound the server keeps. The defaults suit a class of a few hundred on one laptop."""
+
+    body_bytes: int = 64_000  # a POST body; a formula is at most 10,000 characters
+    max_nodes: int = 400  # graph nodes the server will lay out (Graphviz time grows fast past this)
+    layout_seconds: float = 20.0  # a formula whose page is not ready by then is refused
+    connections_per_address: int = 16  # open HTTP requests plus WebSockets from one address
+    student_message_bytes: int = 1_000
+    teacher_message_bytes: int = 64_000
+    messages_per_minute: int = 60  # per WebSocket; past it the connection is closed
+    bad_messages: int = 10  # unreadable messages before a WebSocket is closed
+    students: int = 500
+    answers_per_question: int = 1_000
+    send_seconds: float = 5.0  # a client that does not take a message within this is dropped
+
+
+class BadInput(ValueError):
+    """A request the server refuses with a 400: the message, and line and column for a formula."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None, text: str = ""):
+        super().__init__(message)
+        self.message, self.line, self.column, self.text = message, line, column, text
+
+    def body(self) -> dict:
+        return {"error": self.message, "line": self.line, "column": self.column, "text": self.text}
+
+
+# --- the engine's side: formula -> numbers, tables, pictures ----------------------------------
+
+
+def read_values(at: object) -> dict[str, float]:
+    """The ``at`` object of a request: names to finite numbers, as ``--at`` reads them."""
+    if at is None:
+        return {}
+    if not isinstance(at, dict):
+        raise BadInput('"at" must be an object of names and numbers, as in {"x": 1.5}')
+    values = {}
+    for name, value in at.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise BadInput(f'"at": {name!r} is not a name (letters, digits and _, not starting with a digit)')
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise BadInput(f'"at": the value of {name} must be a finite number, got {value!r}')
+        values[unicodedata.normalize("NFKC", name)] = float(value)
+    return values
+
+
+def read_at_text(text: str) -> dict[str, float]:
+    """``x=1.5,w=0.8`` (the command's --at) -> ``{"x": 1.5, "w": 0.8}``."""
+    values: dict[str, object] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, number = part.partition("=")
+        try:
+            values[name.strip()] = float(number) if sep else None
+        except ValueError:
+            raise BadInput(f"the value of {name.strip()}, {number.strip()!r}, is not a number") from None
+    return read_values(values)
+
+
+def build(source: object, at: dict[str, float], max_nodes: int) -> tuple[Value, dict[str, Value], list[Value]]:
+    """Parse and check one formula: its output, its inputs and its nodes in topological order."""
+    if not isinstance(source, str):
+        raise BadInput('"formula" must be text, as in {"formula": "x*x + x", "at": {"x": 3}}')
+    try:
+        expression = parse(source, **at)
+    except ExpressionError as e:
+        raise BadInput(e.message, e.line, e.column, e.text) from None
+    except (ValueError, ArithmeticError) as e:  # a domain error or an overflow, worded by the engine
+        raise BadInput(str(e)) from None
+    unused = [name for name in at if name not in expression.variables]
+    if unused:
+        raise BadInput(f"a value is given for {', '.join(unused)}, which the formula does not use")
+    order = topological_order(expression.output)
+    if len(order) > max_nodes:
+        raise BadInput(f"the graph has {len(order):,} nodes; the server lays out at most {max_nodes:,} "
+                       "(chainrule steps prints graphs of any size as text)")
+    return expression.output, expression.variables, order
+
+
+def display_names(order: list[Value]) -> list[str]:
+    """A unique name per node: its own name, else its op and a counter (mul1, add2, const1)."""
+    words = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "": "const"}
+    seen: dict[str, int] = {}
+    taken = {node.name for node in order if node.name}
+    names = []
+    for node in order:
+        if node.name:
+            names.append(node.name)
+            continue
+        word = words.get(node.op, node.op)
+        n = seen.get(word, 0)
+        while True:
+            n += 1
+            candidate = f"{word}{n}"
+            if candidate not in taken:
+                break
+        seen[word] = n
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def number(x: float) -> float | str:
+    """A float for JSON; inf and nan (not JSON numbers) as Python spells them."""
+    return x if math.isfinite(x) else repr(x)
+
+
+def svg_of(root: Value, show_grad: bool = True) -> str:
+    """The graph as an SVG element, ready to put inside HTML."""
+    svg = render(to_dot(root, show_grad=show_grad, show_local=True), engine="auto")
+    return svg[svg.find("<svg"):]
+
+
+def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes) -> dict:
+    """Everything ``POST /api/graph`` answers: the nodes, the SVG, the number of steps, and the command's tables.
+
+    ``forward``, ``backward``, ``paths`` and ``check`` are the text that
+    ``chainrule steps``, ``paths`` and ``check`` print for the same formula.
+    """
+    values = read_values(at)
+    root, leaves, order = build(source, values, max_nodes)
+    root.backward()
+    names = display_names(order)
+    nodes = [{"name": name, "op": node.op, "data": number(node.data), "grad": number(node.grad)}
+             for name, node in zip(names, order, strict=True)]
+    steps = sum(1 for _ in backward_steps(root))
+    svg = svg_of(root)
+    forward, backward = forward_table(root), step_table(root)
+    paths = {name: paths_table(root, leaf, limit=200) for name, leaf in leaves.items()}
+    check = ""
+    if leaves:
+        rebuild = lambda: parse(source, **leaves).output  # the same leaves, nudged in place by gradcheck
+        check = str(gradcheck(rebuild, list(leaves.values())))
+    return {"nodes": nodes, "svg": svg, "steps": steps, "output": label(root), "forward": forward,
+            "backward": backward, "paths": paths, "check": check}
+
+
+def stepper_page(source: object, at: dict[str, float], max_nodes: int = Limits.max_nodes) -> str:
+    """The self-contained stepper page (``stepper_html``) for a formula."""
+    root, _, _ = build(source, at, max_nodes)
+    return stepper_html(root, title=source)
+
+
+def lesson_for(source: object, at: object, max_nodes: int = Limits.max_nodes) -> Lesson:
+    """A formula made ready for class: the picture without grads, and each step's node and gradient."""
+    values = read_values(at)
+    root, _, order = build(source, values, max_nodes)
+    names = display_names(order)
+    index = {node: i for i, node in enumerate(order)}
+    steps = [StepInfo(node=index[step.node], name=names[index[step.node]], formula=formula(step.node),
+                      grad=step.upstream) for step in backward_steps(root)]
+    for node in order:  # the class works the grads out; the picture shows values and local derivatives only
+        node.grad = 0.0
+    return Lesson(formula=source, at=values, output=names[-1], svg=svg_of(root, show_grad=False), steps=steps)
+
+
+# --- the web application ----------------------------------------------------------------------
+
+
+def asset(name: str) -> str:
+    return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+#: What the server's own pages may load: their own scripts and styles, and nothing from elsewhere.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'")
+HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+ASSETS = {"serve.js": "text/javascript", "serve.css": "text/css", "class.css": "text/css",
+          "class_common.js": "text/javascript", "class_student.js": "text/javascript",
+          "class_teacher.js": "text/javascript"}
+
+
+def page(name: str) -> HTMLResponse:
+    return HTMLResponse(asset(name), headers={**HEADERS, "Content-Security-Policy": PAGE_CSP,
+                                              "X-Frame-Options": "SAMEORIGIN"})
+
+
+async def read_json(request: Request, limit: int) -> object:
+    """The request's JSON body, refused past ``limit`` bytes without reading more."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BadInput(f"the request is larger than {limit:,} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadInput(f"the request is larger than {limit:,} bytes")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadInput('the request body must be JSON: {"formula": "...", "at": {"x": 1.5}}') from None
+
+
+class Worker:
+    """Runs the engine and Graphviz off the event loop, a few at a time, each under a time limit."""
+
+    def __init__(self, seconds: float, at_once: int = 2):
+        self.seconds = seconds
+        self.limiter = anyio.CapacityLimiter(at_once)
+
+    async def run(self, fn, *args):
+        try:
+            with anyio.fail_after(self.seconds):
+                return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=True,
+                                                      limiter=self.limiter)
+        except TimeoutError:
+            raise BadInput(f"this formula took more than {self.seconds:g} s to lay out; "
+                           "try a smaller one") from None
+
+
+class Outbox:
+    """One connection's pending news: a flag that its view changed, and short notices for it alone."""
+
+    def __init__(self):
+        self.changed = asyncio.Event()
+        self.notices: deque[dict] = deque(maxlen=8)
+
+    def poke(self, notice: dict | None = None) -> None:
+        if notice is not None:
+            self.notices.append(notice)
+        self.changed.set()
+
+
+class Session:
+    """The live class: the Classroom and the open WebSockets of its teacher(s) and students."""
+
+    def __init__(self, limits: Limits, class_url: str):
+        self.room = Classroom(max_students=limits.students, max_answers=limits.answers_per_question)
+        self.limits = limits
+        self.class_url = class_url
+        self.teachers: set[Outbox] = set()
+        self.students: set[Outbox] = set()
+        self.last_teacher_send = 0.0  # time.monotonic() of the last view sent to a teacher
+
+    def everyone(self) -> None:
+        for box in (*self.teachers, *self.students):
+            box.poke()
+
+    def teachers_only(self) -> None:
+        for box in self.teachers:
+            box.poke()
+
+
+class PerAddress:
+    """ASGI middleware: at most ``limit`` open requests and WebSockets from one client address."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+        self.open: dict[str, int] = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = (scope.get("client") or ("?", 0))[0]
+        if self.open.get(host, 0) >= self.limit:
+            if scope["type"] == "http":
+                response = PlainTextResponse("too many connections from your address", status_code=429)
+                return await response(scope, receive, send)
+            return await send({"type": "websocket.close", "code": 1008, "reason": "too many connections"})
+        self.open[host] = self.open.get(host, 0) + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open[host] -= 1
+            if not self.open[host]:
+                del self.open[host]
+
+
+def create_app(classroom: bool = False, secret: str | None = None, limits: Limits = Limits(),
+               class_url: str = "/class"):
+    """The ASGI application: the formula box and its API, and with ``classroom`` the class session."""
+    worker = Worker(limits.layout_seconds)
+    secret = secret or secrets.token_urlsafe(18)
+    session = Session(limits, class_url) if classroom else None
+
+    async def box(request: Request) -> Response:
+        return page("serve.html")
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return PlainTextResponse("not found", status_code=404)
+        return Response(asset(name), media_type=ASSETS[name], headers=HEADERS)
+
+    async def api_graph(request: Request) -> Response:
+        try:
+            body = await read_json(request, limits.body_bytes)
+            if not isinstance(body, dict):
+                raise BadInput('the request body must be a JSON object: {"formula": "...", "at": {"x": 1.5}}')
+            payload = await worker.run(graph_payload, body.get("formula"), body.get("at"), limits.max_nodes)
+        except BadInput as e:
+            return JSONResponse(e.body(), status_code=400, headers=HEADERS)
+        return JSONResponse(payload, headers=HEADERS)
+
+    async def stepper(request: Request) -> Response:
+        """GET /page?formula=...&at=x=1.5,w=0.8[&download=1]: the stepper page for the formula."""
+        query = request.query_params
+        try:
+            source = query.get("formula", "")
+            if len(source) > limits.body_bytes:
+                raise BadInput("the formula is too long")
+            html = await worker.run(stepper_page, source, read_at_text(query.get("at", "")), limits.max_nodes)
+        except BadInput as e:
+            return PlainTextResponse(f"chainrule: {e.message}", status_code=400, headers=HEADERS)
+        headers = dict(HEADERS)
+        if query.get("download"):
+            headers["Content-Disposition"] = 'attachment; filename="chainrule-stepper.html"'
+        return HTMLResponse(html, headers=headers)
+
+    routes = [
+        Route("/", box),
+        Route("/assets/{name}", static),
+        Route("/api/graph", api_graph, methods=["POST"]),
+        Route("/page", stepper),
+    ]
+    if session is not None:
+        routes += class_routes(session, secret, worker)
+    app = Starlette(routes=routes)
+    app.state.secret = secret
+    app.state.session = session
+    return PerAddress(app, limits.connections_per_address)
+
+
+def class_routes(session: Session, secret: str, worker: Worker) -> list:
+    room, limits = session.room, session.limits
+
+    def teacher(request_secret: str) -> bool:
+        return secrets.compare_digest(request_secret.encode("utf-8", "replace"), secret.encode())
+
+    async def student_page(request: Request) -> Response:
+        return page("class_student.html")
+
+    async def teacher_page(request: Request) -> Response:
+        if not teacher(request.path_params["secret"]):
+            return PlainTextResponse("not found", status_code=404)
+        return page("class_teacher.html")
+
+    async def results(request: Request) -> Response:
+        if not teacher(request.path_params["secret"]):
+            return PlainTextResponse("not found", status_code=404)
+        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
+        return Response(room.csv_text(), media_type="text/csv; charset=utf-8", headers={
+            **HEADERS, "Content-Disposition": f'attachment; filename="chainrule-class-{stamp}.csv"'})
+
+    async def qr(request: Request) -> Response:
+        if not teacher(request.path_params["secret"]):
+            return PlainTextResponse("not found", status_code=404)
+        code = segno.make(session.class_url, error="m")
+        return Response(code.svg_inline(scale=8, border=2), media_type="image/svg+xml", headers=HEADERS)
+
+    async def graph(request: Request) -> Response:
+        """The current formula's picture: values and local derivatives, no grads."""
+        if room.lesson is None:
+            return PlainTextResponse("no formula is loaded yet", status_code=404)
+        return Response(room.lesson.svg, media_type="image/svg+xml", headers=HEADERS)
+
+    async def teacher_socket(ws: WebSocket) -> None:
+        if not teacher(ws.path_params["secret"]):
+            await ws.close(code=1008)
+            return
+        await ws.accept()
+        box = Outbox()
+        session.teachers.add(box)
+        box.poke({"type": "hello", "classUrl": session.class_url})
+        sender = asyncio.create_task(send_loop(ws, box, lambda: {"type": "view", **room.teacher_view()},
+                                               session, pause=0.05))
+        try:
+            async for message in messages(ws, limits.teacher_message_bytes, limits, box):
+                await teacher_says(message, box)
+        finally:
+            session.teachers.discard(box)
+            sender.cancel()
+
+    async def teacher_says(message: dict, box: Outbox) -> None:
+        kind = message.get("type")
+        try:
+            if kind == "load":
+                lesson = await worker.run(lesson_for, message.get("formula"), message.get("at"), limits.max_nodes)
+                room.load(lesson)
+            elif kind == "go":
+                room.go(message.get("step"))
+            elif kind == "open":
+                room.open_question()
+            elif kind == "close":
+                room.close_question()
+            elif kind == "reveal":
+                room.reveal()
+            else:
+                box.poke({"type": "notice", "text": "unknown request"})
+                return
+        except BadInput as e:
+            box.poke({"type": "error", **e.body()})
+            return
+        except ClassError as e:
+            box.poke({"type": "notice", "text": str(e)})
+            return
+        session.everyone()
+
+    async def student_socket(ws: WebSocket) -> None:
+        await ws.accept()
+        box = Outbox()
+        student = None
+        sender = None
+        try:
+            async for message in messages(ws, limits.student_message_bytes, limits, box):
+                kind = message.get("type")
+                if kind == "join" and student is None:
+                    try:
+                        student = room.join(message.get("token"), message.get("name", ""))
+                    except ClassError as e:
+                        await ws.close(code=1008, reason=str(e)[:100])
+                        return
+                    box.poke({"type": "joined", "token": student.token, "id": student.id})
+                    session.students.add(box)
+                    view = lambda who=student: {"type": "view", **room.student_view(who)}
+                    sender = asyncio.create_task(send_loop(ws, box, view, session))
+                    session.teachers_only()
+                elif kind == "answer" and student is not None:
+                    try:
+                        room.answer(student, message.get("value"))
+                    except ClassError as e:
+                        box.poke({"type": "notice", "text": str(e)})
+                        continue
+                    box.poke()
+                    session.teachers_only()
+                else:
+                    box.poke({"type": "notice", "text": "join first, then answer" if student is None
+                              else "unknown request"})
+        finally:
+            session.students.discard(box)
+            if sender is not None:
+                sender.cancel()
+
+    return [
+        Route("/class", student_page),
+        Route("/class/graph.svg", graph),
+        Route("/teach/{secret}", teacher_page),
+        Route("/teach/{secret}/results.csv", results),
+        Route("/teach/{secret}/qr.svg", qr),
+        WebSocketRoute("/ws/class", student_socket),
+        WebSocketRoute("/ws/teach/{secret}", teacher_socket),
+    ]
+
+
+async def messages(ws: WebSocket, max_bytes: int, limits: Limits, box: Outbox):
+    """The JSON objects a client sends, until it leaves or breaks a limit (then the socket is closed)."""
+    recent: deque[float] = deque()
+    bad = 0
+    while True:
+        try:
+            event = await ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if event["type"] == "websocket.disconnect":
+            return
+        text = event.get("text")
+        if text is None:  # binary frames are not ours
+            text = ""
+        now = time.monotonic()
+        recent.append(now)
+        while recent and recent[0] < now - 60:
+            recent.popleft()
+        if len(recent) > limits.messages_per_minute:
+            await close_quietly(ws, 1008, "too many messages")
+            return
+        if len(text) > max_bytes:
+            await close_quietly(ws, 1009, "message too large")
+            return
+        try:
+            message = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            message = None
+        if not isinstance(message, dict):
+            bad += 1
+            if bad >= limits.bad_messages:
+                await close_quietly(ws, 1003, "unreadable messages")
+                return
+            box.poke({"type": "notice", "text": "that message was not understood"})
+            continue
+        yield message
+
+
+async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
+    try:
+        await ws.close(code=code, reason=reason)
+    except (RuntimeError, OSError):
+        pass  # already gone: nothing left to tell it
+
+
+async def send_loop(ws: WebSocket, box: Outbox, view, session: Session, pause: float = 0.0) -> None:
+    """Send this connection its notices and its current view whenever poked; drop a client that stalls.
+
+    Views are computed when sent, not when poked, so a burst of answers costs
+    one view per pause, however many arrived.
+    """
+    try:
+        while True:
+            await box.changed.wait()
+            box.changed.clear()
+            while box.notices:
+                await asyncio.wait_for(ws.send_text(json.dumps(box.notices.popleft())), session.limits.send_seconds)
+            await asyncio.wait_for(ws.send_text(json.dumps(view(), allow_nan=False)), session.limits.send_seconds)
+            if pause:
+                await asyncio.sleep(pause)
+    except (asyncio.TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+        await close_quietly(ws, 1011, "not keeping up")
+
+
+# --- running it ---------------------------------------------------------------------------------------
+
+
+def addresses(host: str) -> list[str]:
+    """The addresses a device in the room can use for ``host`` (the machine's own for 0.0.0.0)."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    found = []
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            address = info[4][0]
+            if not address.startswith("127.") and address not in found:
+                found.append(address)
+    except OSError:
+        pass  # no name for this machine: fall back to saying so below
+    return found or ["127.0.0.1"]
+
+
+def url(host: str, port: int, path: str = "/") -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{path}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: any free port), or OSError saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(512)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def server_for(app, sock: socket.socket, limits: Limits = Limits()):
+    """A uvicorn server for ``app`` on ``sock``: WebSockets by the websockets package, messages capped."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", ws="websockets", lifespan="off",
+                            ws_max_size=max(limits.teacher_message_bytes, limits.student_message_bytes),
+                            limit_concurrency=2_000, timeout_keep_alive=5)
+    return uvicorn.Server(config)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, classroom: bool = False, out=None) -> None:
+    """Run the server until Ctrl-C, printing where to find it (and the class's QR code)."""
+    import sys
+
+    out = out or sys.stdout
+    limits = Limits()
+    sock = listen(host, port)
+    port = sock.getsockname()[1]
+    public = addresses(host)[0]
+    class_url = url(public, port, "/class")
+    app = create_app(classroom=classroom, limits=limits, class_url=class_url)
+    if host != "127.0.0.1":
+        print(f"warning: listening on {host}, so other machines on the network can reach this server; "
+              "everyone who can reach it can use the formula box and join the class", file=out)
+    print(f"formula box: {url(public, port)}", file=out)
+    if classroom:
+        print(f"students:    {class_url}", file=out)
+        print(f"teacher:     {url(public, port, '/teach/' + app.app.state.secret)}   "
+              "(keep this address to yourself)", file=out)
+        segno.make(class_url, error="m").terminal(out=out, compact=True)
+    print("Ctrl-C stops the server.", file=out, flush=True)
+    with sock:
+        server_for(app, sock, limits).run(sockets=[sock])

@@ -43,7 +43,7 @@ import anyio
 import segno
 from chainrule.autograd import ExpressionError, Value, backward_steps, gradcheck, parse, topological_order
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -241,10 +241,13 @@ async def read_json(request: Request, limit: int) -> object:
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise BadInput(f"the request is larger than {limit:,} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BadInput(f"the request is larger than {limit:,} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BadInput(f"the request is larger than {limit:,} bytes")
+    except ClientDisconnect:
+        raise BadInput("the request ended before its body did") from None
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -607,7 +610,7 @@ def server_for(app, sock: socket.socket, limits: Limits = Limits()):
     """A uvicorn server for ``app`` on ``sock``: WebSockets by the websockets package, messages capped."""
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", ws="websockets", lifespan="off",
+    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="off",
                             ws_max_size=max(limits.teacher_message_bytes, limits.student_message_bytes),
                             limit_concurrency=2_000, timeout_keep_alive=5)
     return uvicorn.Server(config)

@@ -29,6 +29,7 @@ chainrule.viz`` stays light.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import math
 import secrets
@@ -370,8 +371,12 @@ def create_app(classroom: bool = False, secret: str | None = None, limits: Limit
             headers["Content-Disposition"] = 'attachment; filename="chainrule-stepper.html"'
         return HTMLResponse(html, headers=headers)
 
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)  # browsers ask for one; saying "none" keeps their consoles clean
+
     routes = [
         Route("/", box),
+        Route("/favicon.ico", no_icon),
         Route("/assets/{name}", static),
         Route("/api/graph", api_graph, methods=["POST"]),
         Route("/page", stepper),
@@ -408,8 +413,9 @@ def class_routes(session: Session, secret: str, worker: Worker) -> list:
     async def qr(request: Request) -> Response:
         if not teacher(request.path_params["secret"]):
             return PlainTextResponse("not found", status_code=404)
-        code = segno.make(session.class_url, error="m")
-        return Response(code.svg_inline(scale=8, border=2), media_type="image/svg+xml", headers=HEADERS)
+        out = io.BytesIO()
+        segno.make(session.class_url, error="m").save(out, kind="svg", scale=8, border=2, title="class address")
+        return Response(out.getvalue(), media_type="image/svg+xml", headers=HEADERS)
 
     async def graph(request: Request) -> Response:
         """The current formula's picture: values and local derivatives, no grads."""

@@ -50,7 +50,13 @@ window.chainruleClass = (function () {
   function highlight(node) {
     for (const old of document.querySelectorAll("#graph .now")) old.classList.remove("now");
     const box = document.querySelector(`#graph [id="v${node}"]`);
-    if (box) box.classList.add("now");
+    if (box) {
+      box.classList.add("now");
+      // On a phone the graph is wider than the screen: bring the node of this step into view.
+      const graph = $("graph");
+      const left = box.getBoundingClientRect().left - graph.getBoundingClientRect().left + graph.scrollLeft;
+      graph.scrollLeft = Math.max(0, left - graph.clientWidth / 2);
+    }
   }
 
   // The step table: every step up to the current one, with the gradients known so far.

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -324,3 +325,19 @@ def test_importing_viz_does_not_load_the_web_stack():
     code = "import sys, chainrule.viz; print(sorted(m for m in ('starlette', 'uvicorn', 'segno') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "live.md"
+SNIPPETS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+
+
+def test_the_page_has_its_snippets():
+    assert len(SNIPPETS) == 3
+
+
+@pytest.mark.parametrize("index", range(len(SNIPPETS)))
+def test_docs_live_snippets_run(index, tmp_path):
+    result = subprocess.run([sys.executable, "-c", SNIPPETS[index]], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 0, f"snippet {index} failed:\n{SNIPPETS[index]}\n{result.stderr}"
+    assert list(tmp_path.iterdir()) == []  # nothing written to disk

@@ -24,6 +24,8 @@ from test_server import Running
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chainrule import autograd
+
 COURSE = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 AT = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
 STUDENTS = 200
@@ -268,7 +270,8 @@ async def a_class_of(n: int, base: str, port: int, secret: str) -> dict:
 
 
 def test_two_hundred_students_and_hostile_clients(capsys):
-    running = Running(classroom=True, limits=Limits(connections_per_address=STUDENTS + 50))
+    running = Running(classroom=True, limits=Limits(connections_per_address=STUDENTS + 50,
+                                                     students_per_address=STUDENTS + 50))
     try:
         result = asyncio.run(asyncio.wait_for(a_class_of(STUDENTS, running.base, running.port, running.secret), 120))
         with urllib.request.urlopen(f"{running.base}/teach/{running.secret}/results.csv", timeout=30) as response:
@@ -310,3 +313,45 @@ def test_two_hundred_students_and_hostile_clients(capsys):
     assert hostile["impostor"] == ["unknown request"] * 4
     assert hostile["wrong secret"] == 403
     assert hostile["mid frame"] == "HTTP/1.1 101 Switching Protocols"
+
+
+async def small_session(base: str, secret: str) -> dict:
+    ws_base = base.replace("http://", "ws://")
+    seen = {}
+    async with connect(f"{ws_base}/ws/teach/{secret}") as teacher:
+        # a formula the parser refuses: the teacher is told where, the class is untouched
+        await teacher.send(json.dumps({"type": "load", "formula": "z = w*x +\nL = z**2", "at": {"w": 1, "x": 2}}))
+        seen["error"] = await receive(teacher, lambda m: m.get("type") == "error")
+        await teacher.send(json.dumps({"type": "load", "formula": "x*x", "at": {"x": 3}}))
+        await receive(teacher, is_view(lesson=1))
+        tokens = []
+        for _ in range(2):
+            async with connect(f"{ws_base}/ws/class") as ws:
+                await ws.send(json.dumps({"type": "join"}))
+                tokens.append((await receive(ws, lambda m: m.get("type") == "joined"))["token"])
+        async with connect(f"{ws_base}/ws/class") as ws:  # a third new student from the same address
+            await ws.send(json.dumps({"type": "join"}))
+            try:
+                await receive(ws, lambda m: False, timeout=10)
+            except ConnectionClosed as e:
+                seen["third"] = (e.rcvd.code, e.rcvd.reason)
+        async with connect(f"{ws_base}/ws/class") as ws:  # the first, coming back: still welcome
+            await ws.send(json.dumps({"type": "join", "token": tokens[0]}))
+            seen["back"] = (await receive(ws, lambda m: m.get("type") == "joined"))["id"]
+        seen["students"] = (await receive(teacher, is_view(students=2)))["students"]
+    return seen
+
+
+def test_teacher_errors_and_students_per_address():
+    running = Running(classroom=True, limits=Limits(students_per_address=2))
+    try:
+        seen = asyncio.run(asyncio.wait_for(small_session(running.base, running.secret), 60))
+    finally:
+        running.stop()
+    with pytest.raises(autograd.ExpressionError) as e:
+        autograd.parse("z = w*x +\nL = z**2", w=1, x=2)
+    assert (seen["error"]["line"], seen["error"]["column"]) == (e.value.line, e.value.column)
+    assert seen["error"]["text"] == "z = w*x +"
+    assert seen["third"] == (1008, "2 students have joined from this device already")
+    assert seen["back"] == "s1"
+    assert seen["students"] == 2

@@ -197,6 +197,10 @@ class Classroom:
         self.students[student.token] = student
         return student
 
+    def knows(self, token: object) -> bool:
+        """True when ``token`` is a student's who has joined before."""
+        return isinstance(token, str) and token in self.students
+
     def answer(self, student: Student, text: object) -> Answer:
         """Record ``student``'s one answer to the open question."""
         question = self.current_question()
@@ -305,14 +309,15 @@ class Classroom:
 
 def spread(question: Question) -> dict:
     """How many answered, and the histogram: the most common answers (4 digits), the right one marked."""
-    counts = Counter(number_text(a.value) for a in question.answers.values())
-    right_texts = {number_text(a.value) for a in question.answers.values() if a.right}
-    bars = [{"value": text, "count": n, "right": text in right_texts} for text, n in counts.most_common(BARS)]
+    # Grouped by the number as shown and by the verdict, so a bar never mixes right and wrong answers
+    # (two answers can print alike at 4 digits and fall either side of the tolerance).
+    counts = Counter((number_text(a.value), a.right) for a in question.answers.values())
+    bars = [{"value": text, "count": n, "right": right} for (text, right), n in counts.most_common(BARS)]
     rest = sum(counts.values()) - sum(bar["count"] for bar in bars)
     if rest:
         bars.append({"value": "other", "count": rest, "right": False})
-    wrong = [(n, text) for text, n in counts.items() if text not in right_texts]
-    common_wrong = max(wrong, key=lambda pair: (pair[0], pair[1]))[1] if wrong else None
+    wrong = [(n, text) for (text, right), n in counts.items() if not right]
+    common_wrong = max(wrong)[1] if wrong else None
     right_count = sum(1 for a in question.answers.values() if a.right)
     return {"answered": len(question.answers), "rightCount": right_count, "bars": bars,
             "commonWrong": common_wrong, "rightValue": number_text(question.right)}

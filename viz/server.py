@@ -33,7 +33,9 @@ import io
 import json
 import math
 import secrets
+import shutil
 import socket
+import subprocess
 import time
 import unicodedata
 from collections import deque
@@ -63,13 +65,14 @@ class Limits:
 
     body_bytes: int = 64_000  # a POST body; a formula is at most 10,000 characters
     max_nodes: int = 400  # graph nodes the server will lay out (Graphviz time grows fast past this)
-    layout_seconds: float = 20.0  # a formula whose page is not ready by then is refused
+    layout_seconds: float = 10.0  # Graphviz gets this long per picture; then it is stopped and the formula refused
     connections_per_address: int = 16  # open HTTP requests plus WebSockets from one address
     student_message_bytes: int = 1_000
     teacher_message_bytes: int = 64_000
     messages_per_minute: int = 60  # per WebSocket; past it the connection is closed
     bad_messages: int = 10  # unreadable messages before a WebSocket is closed
     students: int = 500
+    students_per_address: int = 8  # new students one device may make (a second tab is a second student)
     answers_per_question: int = 1_000
     send_seconds: float = 5.0  # a client that does not take a message within this is dropped
 
@@ -166,13 +169,37 @@ def number(x: float) -> float | str:
     return x if math.isfinite(x) else repr(x)
 
 
-def svg_of(root: Value, show_grad: bool = True) -> str:
-    """The graph as an SVG element, ready to put inside HTML."""
-    svg = render(to_dot(root, show_grad=show_grad, show_local=True), engine="auto")
-    return svg[svg.find("<svg"):]
+def layout(root: Value, seconds: float, show_grad: bool = True) -> str:
+    """The graph as an SVG element, ready to put inside HTML; refused when Graphviz needs more than ``seconds``.
+
+    Layout time is not a function of the node count alone (long edges that
+    cross many ranks make ``dot`` slow), so the clock decides. With Graphviz's
+    ``dot`` on PATH it runs as a child process that is killed at the limit.
+    Without it, the in-process WebAssembly engine cannot be stopped midway:
+    the request is refused at the limit (see Worker) and the layout finishes
+    in the background.
+    """
+    source = to_dot(root, show_grad=show_grad, show_local=True).source
+    if shutil.which("dot") is None:
+        svg = render(source, engine="wasm")
+    else:
+        try:
+            done = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
+                                  timeout=seconds, check=False)
+        except subprocess.TimeoutExpired:  # subprocess.run has killed dot
+            raise BadInput(too_slow(seconds)) from None
+        if done.returncode != 0:
+            raise RuntimeError(f"Graphviz's dot refused the graph: {done.stderr.decode('utf-8', 'replace')[:300]}")
+        svg = done.stdout.decode("utf-8")
+    return svg[svg.find("<svg"):]  # drop the XML declaration and DOCTYPE, which HTML does not want
 
 
-def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes) -> dict:
+def too_slow(seconds: float) -> str:
+    return f"this graph took more than {seconds:g} s to lay out, so it was refused; try a smaller formula"
+
+
+def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes,
+                  layout_seconds: float = Limits.layout_seconds) -> dict:
     """Everything ``POST /api/graph`` answers: the nodes, the SVG, the number of steps, and the command's tables.
 
     ``forward``, ``backward``, ``paths`` and ``check`` are the text that
@@ -185,7 +212,7 @@ def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes)
     nodes = [{"name": name, "op": node.op, "data": number(node.data), "grad": number(node.grad)}
              for name, node in zip(names, order, strict=True)]
     steps = sum(1 for _ in backward_steps(root))
-    svg = svg_of(root)
+    svg = layout(root, layout_seconds)
     forward, backward = forward_table(root), step_table(root)
     paths = {name: paths_table(root, leaf, limit=200) for name, leaf in leaves.items()}
     check = ""
@@ -196,13 +223,21 @@ def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes)
             "backward": backward, "paths": paths, "check": check}
 
 
-def stepper_page(source: object, at: dict[str, float], max_nodes: int = Limits.max_nodes) -> str:
-    """The self-contained stepper page (``stepper_html``) for a formula."""
+def stepper_page(source: object, at: dict[str, float], max_nodes: int = Limits.max_nodes,
+                 layout_seconds: float = Limits.layout_seconds) -> str:
+    """The self-contained stepper page (``stepper_html``) for a formula.
+
+    The graph is laid out once under the time limit first: ``stepper_html``
+    draws the same graph, and only a graph known to lay out in time gets there.
+    """
     root, _, _ = build(source, at, max_nodes)
+    root.backward()
+    layout(root, layout_seconds)
     return stepper_html(root, title=source)
 
 
-def lesson_for(source: object, at: object, max_nodes: int = Limits.max_nodes) -> Lesson:
+def lesson_for(source: object, at: object, max_nodes: int = Limits.max_nodes,
+               layout_seconds: float = Limits.layout_seconds) -> Lesson:
     """A formula made ready for class: the picture without grads, and each step's node and gradient."""
     values = read_values(at)
     root, _, order = build(source, values, max_nodes)
@@ -212,7 +247,8 @@ def lesson_for(source: object, at: object, max_nodes: int = Limits.max_nodes) ->
                       grad=step.upstream) for step in backward_steps(root)]
     for node in order:  # the class works the grads out; the picture shows values and local derivatives only
         node.grad = 0.0
-    return Lesson(formula=source, at=values, output=names[-1], svg=svg_of(root, show_grad=False), steps=steps)
+    return Lesson(formula=source, at=values, output=names[-1], svg=layout(root, layout_seconds, show_grad=False),
+                  steps=steps)
 
 
 # --- the web application ----------------------------------------------------------------------
@@ -268,8 +304,7 @@ class Worker:
                 return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=True,
                                                       limiter=self.limiter)
         except TimeoutError:
-            raise BadInput(f"this formula took more than {self.seconds:g} s to lay out; "
-                           "try a smaller one") from None
+            raise BadInput(too_slow(self.seconds)) from None
 
 
 class Outbox:
@@ -294,7 +329,7 @@ class Session:
         self.class_url = class_url
         self.teachers: set[Outbox] = set()
         self.students: set[Outbox] = set()
-        self.last_teacher_send = 0.0  # time.monotonic() of the last view sent to a teacher
+        self.joined: dict[str, int] = {}  # client address -> students made from it
 
     def everyone(self) -> None:
         for box in (*self.teachers, *self.students):
@@ -333,7 +368,7 @@ class PerAddress:
 def create_app(classroom: bool = False, secret: str | None = None, limits: Limits = Limits(),
                class_url: str = "/class"):
     """The ASGI application: the formula box and its API, and with ``classroom`` the class session."""
-    worker = Worker(limits.layout_seconds)
+    worker = Worker(3 * limits.layout_seconds)  # the engine's work, and up to two layouts (the page's)
     secret = secret or secrets.token_urlsafe(18)
     session = Session(limits, class_url) if classroom else None
 
@@ -351,7 +386,8 @@ def create_app(classroom: bool = False, secret: str | None = None, limits: Limit
             body = await read_json(request, limits.body_bytes)
             if not isinstance(body, dict):
                 raise BadInput('the request body must be a JSON object: {"formula": "...", "at": {"x": 1.5}}')
-            payload = await worker.run(graph_payload, body.get("formula"), body.get("at"), limits.max_nodes)
+            payload = await worker.run(graph_payload, body.get("formula"), body.get("at"), limits.max_nodes,
+                                       limits.layout_seconds)
         except BadInput as e:
             return JSONResponse(e.body(), status_code=400, headers=HEADERS)
         return JSONResponse(payload, headers=HEADERS)
@@ -363,7 +399,8 @@ def create_app(classroom: bool = False, secret: str | None = None, limits: Limit
             source = query.get("formula", "")
             if len(source) > limits.body_bytes:
                 raise BadInput("the formula is too long")
-            html = await worker.run(stepper_page, source, read_at_text(query.get("at", "")), limits.max_nodes)
+            html = await worker.run(stepper_page, source, read_at_text(query.get("at", "")), limits.max_nodes,
+                                    limits.layout_seconds)
         except BadInput as e:
             return PlainTextResponse(f"chainrule: {e.message}", status_code=400, headers=HEADERS)
         headers = dict(HEADERS)
@@ -444,7 +481,8 @@ def class_routes(session: Session, secret: str, worker: Worker) -> list:
         kind = message.get("type")
         try:
             if kind == "load":
-                lesson = await worker.run(lesson_for, message.get("formula"), message.get("at"), limits.max_nodes)
+                lesson = await worker.run(lesson_for, message.get("formula"), message.get("at"), limits.max_nodes,
+                                          limits.layout_seconds)
                 room.load(lesson)
             elif kind == "go":
                 room.go(message.get("step"))
@@ -474,11 +512,18 @@ def class_routes(session: Session, secret: str, worker: Worker) -> list:
             async for message in messages(ws, limits.student_message_bytes, limits, box):
                 kind = message.get("type")
                 if kind == "join" and student is None:
+                    host = ws.client.host if ws.client else "?"
+                    known = room.knows(message.get("token"))
                     try:
+                        if not known and session.joined.get(host, 0) >= limits.students_per_address:
+                            raise ClassError(f"{limits.students_per_address} students have joined from this "
+                                             "device already")
                         student = room.join(message.get("token"), message.get("name", ""))
                     except ClassError as e:
-                        await ws.close(code=1008, reason=str(e)[:100])
+                        await close_quietly(ws, 1008, str(e)[:100])
                         return
+                    if not known:
+                        session.joined[host] = session.joined.get(host, 0) + 1
                     box.poke({"type": "joined", "token": student.token, "id": student.id})
                     session.students.add(box)
                     view = lambda who=student: {"type": "view", **room.student_view(who)}
@@ -618,7 +663,8 @@ def server_for(app, sock: socket.socket, limits: Limits = Limits()):
 
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="off",
                             ws_max_size=max(limits.teacher_message_bytes, limits.student_message_bytes),
-                            limit_concurrency=2_000, timeout_keep_alive=5)
+                            limit_concurrency=2_000, timeout_keep_alive=5, http="h11",
+                            h11_max_incomplete_event_size=limits.body_bytes * 2)  # /page?formula=... may be long
     return uvicorn.Server(config)
 
 

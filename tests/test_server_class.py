@@ -19,7 +19,8 @@ import urllib.request
 
 import pytest
 from chainrule.viz.classroom import ClassError, Classroom, clean_name, read_answer, spreadsheet_safe
-from chainrule.viz.server import Limits, lesson_for
+from chainrule.viz.live import lesson_for
+from chainrule.viz.server import Limits
 from test_server import Running
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus

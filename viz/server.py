@@ -14,12 +14,15 @@ Three things share one small web application:
   ``/teach/<secret>`` drives it, the students' page ``/class`` follows it, both
   over WebSockets.
 
-Safety, in one place: every formula goes through ``parse`` and a node limit
-before Graphviz sees it, and layout runs in a worker thread under a time
-limit; request bodies, WebSocket messages, messages per minute, connections
-per address, students and answers per question are all capped; a student's
-text reaches a page only through ``textContent`` and the CSV only with a
-spreadsheet's formula characters defused. Nothing is written to disk.
+What the pages show is computed by ``viz.live`` (no web stack there).
+
+Safety: every formula goes through ``parse`` and a node limit before Graphviz
+sees it, Graphviz runs under a time limit, and the engine's work runs in a
+worker thread under another; request bodies, WebSocket messages, messages per
+minute, connections per address, students (in all and per address) and
+answers per question are all capped; a student's text reaches a page only
+through ``textContent`` and the CSV only with a spreadsheet's formula
+characters defused. Nothing is written to disk.
 
 The web stack (starlette, uvicorn, segno for the QR code) is imported here,
 and this module is imported only by ``chainrule serve``, so ``import
@@ -31,32 +34,32 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import math
 import secrets
-import shutil
 import socket
-import subprocess
 import time
-import unicodedata
 from collections import deque
 from dataclasses import dataclass
 from importlib import resources
 
 import anyio
 import segno
-from chainrule.autograd import ExpressionError, Value, backward_steps, gradcheck, parse, topological_order
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .classroom import ClassError, Classroom, Lesson, StepInfo
-from .cli import paths_table
-from .dot import to_dot
-from .render import render
-from .stepper import stepper_html
-from .tables import formula, forward_table, label, step_table
+from .classroom import ClassError, Classroom
+from .live import (
+    LAYOUT_SECONDS,
+    MAX_NODES,
+    BadInput,
+    graph_payload,
+    lesson_for,
+    read_at_text,
+    stepper_page,
+    too_slow,
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ class Limits:
     """Every bound the server keeps. The defaults suit a class of a few hundred on one laptop."""
 
     body_bytes: int = 64_000  # a POST body; a formula is at most 10,000 characters
-    max_nodes: int = 400  # graph nodes the server will lay out (Graphviz time grows fast past this)
-    layout_seconds: float = 10.0  # Graphviz gets this long per picture; then it is stopped and the formula refused
+    max_nodes: int = MAX_NODES  # graph nodes the server will lay out
+    layout_seconds: float = LAYOUT_SECONDS  # per picture; then Graphviz is stopped and the formula refused
     connections_per_address: int = 16  # open HTTP requests plus WebSockets from one address
     student_message_bytes: int = 1_000
     teacher_message_bytes: int = 64_000
@@ -75,180 +78,6 @@ class Limits:
     students_per_address: int = 8  # new students one device may make (a second tab is a second student)
     answers_per_question: int = 1_000
     send_seconds: float = 5.0  # a client that does not take a message within this is dropped
-
-
-class BadInput(ValueError):
-    """A request the server refuses with a 400: the message, and line and column for a formula."""
-
-    def __init__(self, message: str, line: int | None = None, column: int | None = None, text: str = ""):
-        super().__init__(message)
-        self.message, self.line, self.column, self.text = message, line, column, text
-
-    def body(self) -> dict:
-        return {"error": self.message, "line": self.line, "column": self.column, "text": self.text}
-
-
-# --- the engine's side: formula -> numbers, tables, pictures ----------------------------------
-
-
-def read_values(at: object) -> dict[str, float]:
-    """The ``at`` object of a request: names to finite numbers, as ``--at`` reads them."""
-    if at is None:
-        return {}
-    if not isinstance(at, dict):
-        raise BadInput('"at" must be an object of names and numbers, as in {"x": 1.5}')
-    values = {}
-    for name, value in at.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise BadInput(f'"at": {name!r} is not a name (letters, digits and _, not starting with a digit)')
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise BadInput(f'"at": the value of {name} must be a finite number, got {value!r}')
-        values[unicodedata.normalize("NFKC", name)] = float(value)
-    return values
-
-
-def read_at_text(text: str) -> dict[str, float]:
-    """``x=1.5,w=0.8`` (the command's --at) -> ``{"x": 1.5, "w": 0.8}``."""
-    values: dict[str, object] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        name, sep, number = part.partition("=")
-        try:
-            values[name.strip()] = float(number) if sep else None
-        except ValueError:
-            raise BadInput(f"the value of {name.strip()}, {number.strip()!r}, is not a number") from None
-    return read_values(values)
-
-
-def build(source: object, at: dict[str, float], max_nodes: int) -> tuple[Value, dict[str, Value], list[Value]]:
-    """Parse and check one formula: its output, its inputs and its nodes in topological order."""
-    if not isinstance(source, str):
-        raise BadInput('"formula" must be text, as in {"formula": "x*x + x", "at": {"x": 3}}')
-    try:
-        expression = parse(source, **at)
-    except ExpressionError as e:
-        raise BadInput(e.message, e.line, e.column, e.text) from None
-    except (ValueError, ArithmeticError) as e:  # a domain error or an overflow, worded by the engine
-        raise BadInput(str(e)) from None
-    unused = [name for name in at if name not in expression.variables]
-    if unused:
-        raise BadInput(f"a value is given for {', '.join(unused)}, which the formula does not use")
-    order = topological_order(expression.output)
-    if len(order) > max_nodes:
-        raise BadInput(f"the graph has {len(order):,} nodes; the server lays out at most {max_nodes:,} "
-                       "(chainrule steps prints graphs of any size as text)")
-    return expression.output, expression.variables, order
-
-
-def display_names(order: list[Value]) -> list[str]:
-    """A unique name per node: its own name, else its op and a counter (mul1, add2, const1)."""
-    words = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "": "const"}
-    seen: dict[str, int] = {}
-    taken = {node.name for node in order if node.name}
-    names = []
-    for node in order:
-        if node.name:
-            names.append(node.name)
-            continue
-        word = words.get(node.op, node.op)
-        n = seen.get(word, 0)
-        while True:
-            n += 1
-            candidate = f"{word}{n}"
-            if candidate not in taken:
-                break
-        seen[word] = n
-        taken.add(candidate)
-        names.append(candidate)
-    return names
-
-
-def number(x: float) -> float | str:
-    """A float for JSON; inf and nan (not JSON numbers) as Python spells them."""
-    return x if math.isfinite(x) else repr(x)
-
-
-def layout(root: Value, seconds: float, show_grad: bool = True) -> str:
-    """The graph as an SVG element, ready to put inside HTML; refused when Graphviz needs more than ``seconds``.
-
-    Layout time is not a function of the node count alone (long edges that
-    cross many ranks make ``dot`` slow), so the clock decides. With Graphviz's
-    ``dot`` on PATH it runs as a child process that is killed at the limit.
-    Without it, the in-process WebAssembly engine cannot be stopped midway:
-    the request is refused at the limit (see Worker) and the layout finishes
-    in the background.
-    """
-    source = to_dot(root, show_grad=show_grad, show_local=True).source
-    if shutil.which("dot") is None:
-        svg = render(source, engine="wasm")
-    else:
-        try:
-            done = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
-                                  timeout=seconds, check=False)
-        except subprocess.TimeoutExpired:  # subprocess.run has killed dot
-            raise BadInput(too_slow(seconds)) from None
-        if done.returncode != 0:
-            raise RuntimeError(f"Graphviz's dot refused the graph: {done.stderr.decode('utf-8', 'replace')[:300]}")
-        svg = done.stdout.decode("utf-8")
-    return svg[svg.find("<svg"):]  # drop the XML declaration and DOCTYPE, which HTML does not want
-
-
-def too_slow(seconds: float) -> str:
-    return f"this graph took more than {seconds:g} s to lay out, so it was refused; try a smaller formula"
-
-
-def graph_payload(source: object, at: object, max_nodes: int = Limits.max_nodes,
-                  layout_seconds: float = Limits.layout_seconds) -> dict:
-    """Everything ``POST /api/graph`` answers: the nodes, the SVG, the number of steps, and the command's tables.
-
-    ``forward``, ``backward``, ``paths`` and ``check`` are the text that
-    ``chainrule steps``, ``paths`` and ``check`` print for the same formula.
-    """
-    values = read_values(at)
-    root, leaves, order = build(source, values, max_nodes)
-    root.backward()
-    names = display_names(order)
-    nodes = [{"name": name, "op": node.op, "data": number(node.data), "grad": number(node.grad)}
-             for name, node in zip(names, order, strict=True)]
-    steps = sum(1 for _ in backward_steps(root))
-    svg = layout(root, layout_seconds)
-    forward, backward = forward_table(root), step_table(root)
-    paths = {name: paths_table(root, leaf, limit=200) for name, leaf in leaves.items()}
-    check = ""
-    if leaves:
-        rebuild = lambda: parse(source, **leaves).output  # the same leaves, nudged in place by gradcheck
-        check = str(gradcheck(rebuild, list(leaves.values())))
-    return {"nodes": nodes, "svg": svg, "steps": steps, "output": label(root), "forward": forward,
-            "backward": backward, "paths": paths, "check": check}
-
-
-def stepper_page(source: object, at: dict[str, float], max_nodes: int = Limits.max_nodes,
-                 layout_seconds: float = Limits.layout_seconds) -> str:
-    """The self-contained stepper page (``stepper_html``) for a formula.
-
-    The graph is laid out once under the time limit first: ``stepper_html``
-    draws the same graph, and only a graph known to lay out in time gets there.
-    """
-    root, _, _ = build(source, at, max_nodes)
-    root.backward()
-    layout(root, layout_seconds)
-    return stepper_html(root, title=source)
-
-
-def lesson_for(source: object, at: object, max_nodes: int = Limits.max_nodes,
-               layout_seconds: float = Limits.layout_seconds) -> Lesson:
-    """A formula made ready for class: the picture without grads, and each step's node and gradient."""
-    values = read_values(at)
-    root, _, order = build(source, values, max_nodes)
-    names = display_names(order)
-    index = {node: i for i, node in enumerate(order)}
-    steps = [StepInfo(node=index[step.node], name=names[index[step.node]], formula=formula(step.node),
-                      grad=step.upstream) for step in backward_steps(root)]
-    for node in order:  # the class works the grads out; the picture shows values and local derivatives only
-        node.grad = 0.0
-    return Lesson(formula=source, at=values, output=names[-1], svg=layout(root, layout_seconds, show_grad=False),
-                  steps=steps)
 
 
 # --- the web application ----------------------------------------------------------------------

@@ -366,3 +366,22 @@ def test_docs_live_snippets_run(index, tmp_path):
                             timeout=120)
     assert result.returncode == 0, f"snippet {index} failed:\n{SNIPPETS[index]}\n{result.stderr}"
     assert list(tmp_path.iterdir()) == []  # nothing written to disk
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "0"], "a port is from 1 to 65535"),
+    (["--port", "http"], "is not a whole number"),
+    (["--host", "no such host."], "cannot listen on no such host."),
+])
+def test_bad_addresses_are_one_line_and_exit_2(args, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "chainrule", "serve", *args], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_address_means_this_machines_own():
+    from chainrule.viz.server import addresses
+
+    assert addresses("127.0.0.2") == ["127.0.0.2"]
+    found = addresses("0.0.0.0")
+    assert found and all(socket.inet_aton(a) and not a.startswith("127.") for a in found) or found == ["127.0.0.1"]

@@ -325,6 +325,8 @@ async def small_session(base: str, secret: str) -> dict:
         seen["error"] = await receive(teacher, lambda m: m.get("type") == "error")
         await teacher.send(json.dumps({"type": "load", "formula": "x*x", "at": {"x": 3}}))
         await receive(teacher, is_view(lesson=1))
+        async with connect(f"{ws_base}/ws/teach/{secret}") as second:  # a second tab: told not to load again
+            seen["second hello"] = await receive(second, lambda m: m.get("type") == "hello")
         tokens = []
         for _ in range(2):
             async with connect(f"{ws_base}/ws/class") as ws:
@@ -355,4 +357,5 @@ def test_teacher_errors_and_students_per_address():
     assert seen["error"]["text"] == "z = w*x +"
     assert seen["third"] == (1008, "2 students have joined from this device already")
     assert seen["back"] == "s1"
+    assert seen["second hello"]["loaded"] is True
     assert seen["students"] == 2

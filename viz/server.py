@@ -35,7 +35,9 @@ import asyncio
 import io
 import json
 import secrets
+import shutil
 import socket
+import subprocess
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -296,7 +298,7 @@ def class_routes(session: Session, secret: str, worker: Worker) -> list:
         await ws.accept()
         box = Outbox()
         session.teachers.add(box)
-        box.poke({"type": "hello", "classUrl": session.class_url})
+        box.poke({"type": "hello", "classUrl": session.class_url, "loaded": room.lesson is not None})
         sender = asyncio.create_task(send_loop(ws, box, lambda: {"type": "view", **room.teacher_view()},
                                                session, pause=0.05))
         try:
@@ -453,18 +455,26 @@ async def send_loop(ws: WebSocket, box: Outbox, view, session: Session, pause: f
 
 
 def addresses(host: str) -> list[str]:
-    """The addresses a device in the room can use for ``host`` (the machine's own for 0.0.0.0)."""
+    """The addresses a device in the room can use for ``host``: for 0.0.0.0, this machine's own.
+
+    The machine's name usually resolves to them; where it resolves only to a
+    loopback address (as on many Debian installs), ``hostname -I`` lists them.
+    Nothing is sent anywhere to find out.
+    """
     if host not in ("0.0.0.0", "::", ""):
         return [host]
-    found = []
+    found: list[str] = []
     try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            address = info[4][0]
-            if not address.startswith("127.") and address not in found:
-                found.append(address)
+        found = [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
     except OSError:
-        pass  # no name for this machine: fall back to saying so below
-    return found or ["127.0.0.1"]
+        pass  # no name for this machine: try the next way
+    if not [a for a in found if not a.startswith("127.")] and shutil.which("hostname"):
+        try:
+            found = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            pass  # not this hostname: fall back below
+    usable = [a for a in dict.fromkeys(found) if not a.startswith("127.") and ":" not in a]
+    return usable or ["127.0.0.1"]
 
 
 def url(host: str, port: int, path: str = "/") -> str:
@@ -511,6 +521,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, classroom: bool = False, ou
     if host != "127.0.0.1":
         print(f"warning: listening on {host}, so other machines on the network can reach this server; "
               "everyone who can reach it can use the formula box and join the class", file=out)
+    if public == "127.0.0.1" and host != "127.0.0.1":
+        print("could not tell this machine's address on the network: give it as --host (ip addr or ipconfig "
+              "shows it), or use it in place of 127.0.0.1 below", file=out)
     print(f"formula box: {url(public, port)}", file=out)
     if classroom:
         print(f"students:    {class_url}", file=out)

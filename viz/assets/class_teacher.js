@@ -35,7 +35,9 @@
   function receive(message) {
     if (message.type === "hello") {
       $("classurl").textContent = message.classUrl;
-      if (!view) link.send({ type: "load", formula: $("formula").value, at: readValues($("at").value) });
+      // The first teacher page to connect puts the course's example on the screens; a second tab, or this one
+      // coming back after a dropped connection, joins the session as it is.
+      if (!message.loaded) link.send({ type: "load", formula: $("formula").value, at: readValues($("at").value) });
     } else if (message.type === "notice") {
       $("notice").textContent = message.text;
     } else if (message.type === "error") {

@@ -118,6 +118,16 @@ def test_the_course_example_matches_the_closed_form(server):
     assert body["steps"] == sum(1 for node in body["nodes"] if node["op"])
 
 
+def test_domain_errors_are_400s_and_a_check_that_cannot_nudge_says_so(server):
+    # sqrt(x) at 0: the value is 0, but a nudge of -1e-5 leaves sqrt's domain
+    status, body = post(server.base, "/api/graph", {"formula": "sqrt(x) + x", "at": {"x": 0}})
+    assert status == 200
+    assert body["nodes"][0]["grad"] == "inf"  # d(sqrt(x) + x)/dx = 1/(2 sqrt(x)) + 1 at 0; JSON has no inf
+    assert body["check"].startswith("no gradient check at these values: a nudge of 1e-05 gives sqrt(-1e-05)")
+    status, body = post(server.base, "/api/graph", {"formula": "x / y", "at": {"x": 1, "y": 0}})
+    assert status == 400 and "/" in body["error"] and body["line"] is None
+
+
 def test_the_tables_are_the_commands_own(server):
     _, body = post(server.base, "/api/graph", {"formula": COURSE, "at": AT})
     at = ",".join(f"{k}={v}" for k, v in AT.items())

@@ -171,7 +171,11 @@ def graph_payload(source: object, at: object, max_nodes: int = MAX_NODES,
     check = ""
     if leaves:
         rebuild = lambda: parse(source, **leaves).output  # the same leaves, nudged in place by gradcheck
-        check = str(gradcheck(rebuild, list(leaves.values())))
+        try:
+            check = str(gradcheck(rebuild, list(leaves.values())))
+        except (ValueError, ArithmeticError) as e:  # a nudge left the domain: sqrt(x) at x = 0
+            message = e.message if isinstance(e, ExpressionError) else str(e)
+            check = f"no gradient check at these values: a nudge of 1e-05 gives {message}"
     return {"nodes": nodes, "svg": svg, "steps": steps, "output": label(root), "forward": forward,
             "backward": backward, "paths": paths, "check": check}
 

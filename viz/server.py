@@ -136,6 +136,10 @@ class Worker:
                                                       limiter=self.limiter)
         except TimeoutError:
             raise BadInput(too_slow(self.seconds)) from None
+        except BadInput:
+            raise
+        except (ValueError, ArithmeticError) as e:  # a domain error in the pass, worded by the engine
+            raise BadInput(str(e)) from None
 
 
 class Outbox:
@@ -221,6 +225,9 @@ def create_app(classroom: bool = False, secret: str | None = None, limits: Limit
                                        limits.layout_seconds)
         except BadInput as e:
             return JSONResponse(e.body(), status_code=400, headers=HEADERS)
+        except RuntimeError as e:  # Graphviz missing or failing: the server's trouble, not the formula's
+            return JSONResponse({"error": str(e), "line": None, "column": None, "text": ""}, status_code=500,
+                                headers=HEADERS)
         return JSONResponse(payload, headers=HEADERS)
 
     async def stepper(request: Request) -> Response:
@@ -234,6 +241,8 @@ def create_app(classroom: bool = False, secret: str | None = None, limits: Limit
                                     limits.layout_seconds)
         except BadInput as e:
             return PlainTextResponse(f"chainrule: {e.message}", status_code=400, headers=HEADERS)
+        except RuntimeError as e:
+            return PlainTextResponse(f"chainrule: {e}", status_code=500, headers=HEADERS)
         headers = dict(HEADERS)
         if query.get("download"):
             headers["Content-Disposition"] = 'attachment; filename="chainrule-stepper.html"'
@@ -328,6 +337,9 @@ def class_routes(session: Session, secret: str, worker: Worker) -> list:
                 return
         except BadInput as e:
             box.poke({"type": "error", **e.body()})
+            return
+        except RuntimeError as e:
+            box.poke({"type": "error", "error": str(e), "line": None, "column": None, "text": ""})
             return
         except ClassError as e:
             box.poke({"type": "notice", "text": str(e)})

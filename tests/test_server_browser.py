@@ -143,6 +143,11 @@ def test_the_formula_box_end_to_end(open_page, shots):
     expect(page.locator("#error")).to_contain_text("is not a name")
     assert MARKUP in page.text_content("#error")  # shown as text, not run
     assert page.locator("#error script").count() == 0
+    # a value that is not a number is quoted as typed
+    page.fill("#formula", "x*x")
+    page.fill("#at", "x=abc")
+    page.click("#go")
+    expect(page.locator("#error")).to_have_text("\"at\": the value of x must be a finite number, got 'abc'")
     # over the parser's limit
     page.fill("#formula", "x" + "+x" * 5_000)
     page.fill("#at", "x=1")

@@ -16,7 +16,9 @@
     for (const part of text.split(",")) {
       if (!part.trim()) continue;
       const [name, value] = part.split("=");
-      at[name.trim()] = value === undefined ? null : Number(value.trim());
+      // A value that is not a number goes as typed, so the server's refusal can quote it.
+      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
+      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
     }
     return at;
   }

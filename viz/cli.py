@@ -589,6 +589,7 @@ examples:
   chainrule check "log(1 + exp(w*x))" --at w=0.5,x=2
   chainrule train moons --layers 16,16 --steps 100 --plot moons.png
   chainrule vanish --depth 12 --activations sigmoid,relu --plot vanish.png
+  chainrule serve --class
 
 Run chainrule COMMAND --help for more on each command.
 """
@@ -837,7 +838,55 @@ COMMANDS = (
     add_check_command,
     add_train_command,
     add_vanish_command,
+    add_serve,
 )
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1 to 65535."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, got {n}")
+    return n
+
+
+def add_serve(sub) -> None:
+    p = _command(sub, "serve", "the formula box in a browser, and a live class session", """\
+Start a local web server. Its page is the formula box: type a formula and its
+values and see the graph, the forward and backward steps, the paths and the
+gradient check, computed by this engine; download the step-through page as one
+file. POST /api/graph answers the same as JSON. With --class it also runs a
+class: the teacher's page (its address holds a secret; keep it to yourself)
+moves the step and opens questions, and students answer from their phones at
+the class address, shown as a QR code. Nothing is written to disk.
+It listens on 127.0.0.1 (this machine only) unless --host says otherwise.""", """\
+examples:
+  chainrule serve                               then open http://127.0.0.1:8000/
+  chainrule serve --class --host 0.0.0.0        a class on the room's network""", run_serve)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every network of this machine)")
+    p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--class", dest="classroom", action="store_true",
+                   help="run a class session: a teacher page, a student page and a QR code")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        from .server import serve  # the web stack loads only here
+    except ImportError as e:
+        raise UsageError(f"chainrule serve needs the web stack ({e.name} is missing): "
+                         "pip install 'chainrule[serve]'") from None
+    try:
+        serve(args.host, args.port, args.classroom)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {shown(args.host)}:{args.port}: {e.strerror or e}") from None
+    return 0
 
 
 # --- main -------------------------------------------------------------------------------------

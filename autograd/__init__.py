@@ -8,11 +8,14 @@ Read in this order:
 * ``gradcheck`` central differences as a referee for backprop
 * ``expr``      the formula language
 * ``compile``   replaying a fixed graph with numpy, for speed
+* ``forward``   forward mode: tangents pushed from the inputs (``jvp``)
+* ``higher``    gradients as graphs: ``grad``, ``hessian``, ``hvp``
 """
 
 # compile is the function; its module imports numpy only when compile() runs.
 from .compile import CompileError, Tape, compile
 from .expr import Expression, ExpressionError, parse
+from .forward import jvp
 from .functions import cos, exp, log, relu, sigmoid, sin, sqrt, sum, tanh
 from .gradcheck import GradcheckReport, GradcheckRow, gradcheck, numerical_grad
 from .graph import (
@@ -27,12 +30,14 @@ from .graph import (
     paths,
     topological_order,
 )
+from .higher import grad, hessian, hvp
 from .ops import OPS, Op, power_exponent, register, rule_text
 from .value import Value, apply
 
 __all__ = [
     "CompileError", "Edge", "Expression", "ExpressionError", "ForwardStep", "GradcheckReport", "GradcheckRow",
     "OPS", "Op", "Path", "Step", "Tape", "TooManyPaths", "Value", "apply", "backward_steps", "compile", "cos",
-    "count_paths", "exp", "forward_steps", "gradcheck", "log", "numerical_grad", "parse", "paths", "power_exponent",
-    "register", "relu", "rule_text", "sigmoid", "sin", "sqrt", "sum", "tanh", "topological_order",
+    "count_paths", "exp", "forward_steps", "grad", "gradcheck", "hessian", "hvp", "jvp", "log", "numerical_grad",
+    "parse", "paths", "power_exponent", "register", "relu", "rule_text", "sigmoid", "sin", "sqrt", "sum", "tanh",
+    "topological_order",
 ]

@@ -62,7 +62,7 @@ def forward_sweep(outputs: Value | Sequence[Value], seeds: Mapping[Value, float]
     """
     roots = [outputs] if isinstance(outputs, Value) else list(outputs)
     tangents: dict[Value, float] = {}
-    for node in _nodes_below(roots):
+    for node in nodes_below(roots):
         if node in seeds:
             tangents[node] = float(seeds[node])
         elif node.is_leaf:
@@ -72,7 +72,7 @@ def forward_sweep(outputs: Value | Sequence[Value], seeds: Mapping[Value, float]
     return tangents
 
 
-def _nodes_below(roots: Sequence[Value]) -> list[Value]:
+def nodes_below(roots: Sequence[Value]) -> list[Value]:
     """Every node below any of ``roots``, each once, parents before children."""
     if len(roots) == 1:
         return topological_order(roots[0])
@@ -139,7 +139,7 @@ class SweepCost:
 def jacobian_forward(outputs: Sequence[Value], inputs: Sequence[Value]) -> SweepCost:
     """The Jacobian column by column: one forward sweep per input, seeded with that input's unit tangent."""
     outputs, inputs = list(outputs), list(inputs)
-    nodes = _nodes_below(outputs)
+    nodes = nodes_below(outputs)
     op_nodes = sum(1 for n in nodes if not n.is_leaf)
     columns = []
     for x in inputs:

@@ -215,6 +215,23 @@ def test_moons(demo):
     assert ran.number("compiled.max_weight_diff") < 1e-9
 
 
+def test_forward_reverse(demo):
+    ran = demo("forward_reverse")
+    sizes = [int(s) for s in ran.facts["many_inputs.sizes"].split(",")]
+    assert len(sizes) >= 3
+    # n inputs: n products, n tanh, one sum, one square; forward mode sweeps it n times, reverse once.
+    nodes = [2 * n + 2 for n in sizes]
+    assert ran.facts["many_inputs.forward_ops"] == ",".join(str(n * k) for n, k in zip(sizes, nodes, strict=True))
+    assert ran.facts["many_inputs.reverse_ops"] == ",".join(map(str, nodes))
+    # m outputs over a trunk of 10 x (product, sin): forward sweeps the whole graph once, reverse once per
+    # output over the trunk and the output's own product and sin.
+    assert ran.facts["many_outputs.forward_ops"] == ",".join(str(20 + 2 * m) for m in sizes)
+    assert ran.facts["many_outputs.reverse_ops"] == ",".join(str(22 * m) for m in sizes)
+    for key in ("many_inputs", "many_outputs"):
+        assert ran.flag(f"{key}.counts_match_the_graph")
+        assert ran.number(f"{key}.max_rel_diff") < 1e-12
+
+
 # --- how a demo is started ----------------------------------------------------------------------
 
 

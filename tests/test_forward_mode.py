@@ -17,6 +17,11 @@ and tangent replaced by its absolute value). Where nothing cancels, S equals
 from __future__ import annotations
 
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from chainrule.autograd import ForwardStep, Value, forward_steps, grad, jvp, parse
@@ -176,3 +181,69 @@ def test_reverse_columns_match_grad():
     a, b = e.variables["a"], e.variables["b"]
     row = jacobian_reverse([e.output], [a, b]).jacobian[0]
     assert row == [g.data for g in grad(e.output, [a, b])]
+
+
+# --- the command: chainrule modes ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chainrule(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def row(stdout: str, first: str) -> list[str]:
+    """The cells of the table row that starts with ``first`` (cells are separated by 2+ spaces)."""
+    for line in stdout.splitlines():
+        if line.startswith(first + " ") or line == first:
+            return re.split(r"\s{2,}", line.strip())
+    raise AssertionError(f"no row {first!r} in:\n{stdout}")
+
+
+def test_modes_many_inputs_one_output():
+    result = chainrule("modes", "z = w*x + b; L = (y - sigmoid(z))**2", "--at", "w=0.8,x=1.5,b=0.1,y=1")
+    assert result.returncode == 0, result.stderr
+    # five op nodes: *, +, sigmoid, -, **2; four inputs
+    assert row(result.stdout, "forward")[:3] == ["forward", "4 (one per input)", "20"]
+    assert row(result.stdout, "reverse")[:3] == ["reverse", "1 (one per output)", "5"]
+    w, x, b, y = 0.8, 1.5, 0.1, 1.0
+    h = 1 / (1 + math.exp(-(w * x + b)))
+    dz = 2 * (h - y) * h * (1 - h)
+    for name, exact in {"w": dz * x, "x": dz * w, "b": dz, "y": 2 * (y - h)}.items():
+        _, forward, reverse = row(result.stdout, f"dL/d{name}")
+        assert float(forward) == pytest.approx(exact, rel=1e-3)
+        assert forward == reverse
+    assert "Cheaper here: reverse" in result.stdout
+    # the tangent column of the forward sweep seeded with dw = 1: dz/dw = x, dL/dw at the end
+    assert float(row(result.stdout, "z")[3]) == pytest.approx(x, rel=1e-3)
+    assert float(row(result.stdout, "L")[3]) == pytest.approx(dz * x, rel=1e-3)
+
+
+def test_modes_one_input_many_outputs():
+    result = chainrule("modes", "s = sin(x); a = s*x; b = s + x; c = exp(s)", "--at", "x=0.5",
+                       "--outputs", "a,b,c")
+    assert result.returncode == 0, result.stderr
+    assert row(result.stdout, "forward")[:3] == ["forward", "1 (one per input)", "4"]
+    assert row(result.stdout, "reverse")[:3] == ["reverse", "3 (one per output)", "6"]  # sin+* , sin++ , sin+exp
+    x = 0.5
+    exact = {"a": math.cos(x) * x + math.sin(x), "b": math.cos(x) + 1, "c": math.exp(math.sin(x)) * math.cos(x)}
+    for name, value in exact.items():
+        _, forward, reverse = row(result.stdout, f"d{name}/dx")
+        assert float(forward) == pytest.approx(value, rel=1e-3) and forward == reverse
+    assert "Cheaper here: forward" in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["x*", "--at", "x=1"], "line 1, column 3"),
+    (["2*3"], "no inputs"),
+    (["a = x*2; x*a", "--at", "x=1", "--outputs", "q"], "--outputs: q is not an assigned name"),
+    (["x*2", "--at", "x=1", "--outputs", ","], "--outputs"),
+])
+def test_modes_bad_input_is_one_short_error(args, words):
+    result = chainrule("modes", *args)
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

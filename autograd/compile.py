@@ -35,150 +35,45 @@ numpy is imported inside ``compile``, so ``import autograd`` stays free of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .graph import topological_order
-from .ops import OPS, power_exponent
-from .value import Value
+from .ops import Bound, Op, Replay, Segments, call_forward, row_of
+from .value import Value, apply
+
+__all__ = ["CompileError", "Replay", "Segments", "Tape", "compile", "replays"]
 
 
 class CompileError(ValueError):
     """A graph that ``compile`` cannot replay; the message names the op."""
 
 
-@dataclass(frozen=True)
-class Replay:
-    """One op on whole arrays at once: the vectorized twin of an op-table row.
+def replays() -> dict[str, Replay]:
+    """Every row's numpy kernel, by row key (``"**k"`` for ``a ** k``): what ``compile`` can replay now."""
+    from .ops import OPS
 
-    For an op with a fixed number of inputs, ``forward(np, x, k)`` gets
-    ``x``, one array per input position (``x[0]`` holds the first parent of
-    every node in the group), and returns the group's values;
-    ``local(np, x, k, out)`` returns d(out)/d(input_j) for each position j,
-    as arrays or plain floats. ``k`` is the per-node number the rule carries
-    (the exponent of ``a ** k``) or None.
-
-    For an n-ary op (``nary=True``) ``x`` is a ``Segments``: every node's
-    parents one after another in one flat array, and ``local`` returns one
-    local derivative per parent in that same flat order.
-
-    ``constant``, when given, reads that per-node number off the node's rule
-    object (``rule.exponent``, nn's ``rule.label``); ops without it must use
-    the op table's shared rule. The tape keeps those rule objects and reads
-    the numbers again on every call, so a number changed in a traced node's
-    rule (a new label for a new batch) is replayed without tracing again.
-    """
-
-    forward: Callable[..., Any]
-    local: Callable[..., Any]
-    nary: bool = False
-    constant: Callable[[Any], float] | None = None
+    return {key: op.replay for key, op in OPS.items() if op.replay is not None}
 
 
-@dataclass(frozen=True)
-class Segments:
-    """The parents of an n-ary group laid end to end: node i owns values[starts[i]:starts[i] + sizes[i]]."""
-
-    values: Any  # flat array of parent values
-    starts: Any  # where each node's parents begin
-    sizes: Any  # how many parents each node has (at least one)
-
-
-# --- the vectorized rules, in the op table's order -------------------------------------------------
-# Each forward matches the op's float forward in autograd.ops element by element; each local matches
-# its rule. Domain errors are not raised here: Tape checks any non-finite result against the float
-# forward, which raises exactly the error the dynamic engine would.
-
-
-def _sigmoid(np, x, k):
-    # The two stable forms of the float forward, chosen per element: exp only sees -|a|.
-    a = x[0]
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _pow_derivative(np, a, k):
-    """d(a**k)/da = k a^(k-1), with the op table's two edges: 0 where k = 0, inf at a = 0 for k < 1."""
-    slope = k * np.power(a, k - 1.0)
-    return np.where(k == 0.0, 0.0, np.where((a == 0.0) & (k < 1.0), np.inf, slope))
-
-
-def _pow_local(np, x, k, out):
-    # a ** b with both Values: d/db = a^b log(a) for a > 0, 0 at a = 0, nan below (as the table says).
-    a, b = x
-    d_exponent = np.where(a > 0.0, out * np.log(np.where(a > 0.0, a, 1.0)), np.where(a == 0.0, 0.0, np.nan))
-    return (_pow_derivative(np, a, b), d_exponent)
-
-
-REPLAYS: dict[str, Replay] = {
-    "+": Replay(lambda np, x, k: x[0] + x[1], lambda np, x, k, out: (1.0, 1.0)),
-    "-": Replay(lambda np, x, k: x[0] - x[1], lambda np, x, k, out: (1.0, -1.0)),
-    "*": Replay(lambda np, x, k: x[0] * x[1], lambda np, x, k, out: (x[1], x[0])),
-    "/": Replay(lambda np, x, k: x[0] / x[1], lambda np, x, k, out: (1.0 / x[1], -x[0] / (x[1] * x[1]))),
-    "**": Replay(lambda np, x, k: np.power(x[0], x[1]), _pow_local),
-    "neg": Replay(lambda np, x, k: -x[0], lambda np, x, k, out: (-1.0,)),
-    "exp": Replay(lambda np, x, k: np.exp(x[0]), lambda np, x, k, out: (out,)),
-    "log": Replay(lambda np, x, k: np.log(x[0]), lambda np, x, k, out: (1.0 / x[0],)),
-    "tanh": Replay(lambda np, x, k: np.tanh(x[0]), lambda np, x, k, out: (1.0 - out * out,)),
-    "sigmoid": Replay(_sigmoid, lambda np, x, k, out: (out * (1.0 - out),)),
-    # relu as its float forward is written, so NaN stays NaN and -0.0 becomes 0.0
-    "relu": Replay(
-        lambda np, x, k: np.where(x[0] <= 0.0, 0.0, x[0]),
-        lambda np, x, k, out: (np.where(x[0] > 0.0, 1.0, 0.0),),
-    ),
-    "sin": Replay(lambda np, x, k: np.sin(x[0]), lambda np, x, k, out: (np.cos(x[0]),)),
-    "cos": Replay(lambda np, x, k: np.cos(x[0]), lambda np, x, k, out: (-np.sin(x[0]),)),
-    "sqrt": Replay(
-        lambda np, x, k: np.sqrt(x[0]),
-        lambda np, x, k, out: (np.where(out != 0.0, 0.5 / out, np.inf),),
-    ),
-    "abs": Replay(
-        lambda np, x, k: np.abs(x[0]),
-        lambda np, x, k, out: (np.where(x[0] > 0.0, 1.0, np.where(x[0] < 0.0, -1.0, 0.0)),),
-    ),
-    "sum": Replay(lambda np, x, k: np.add.reduceat(x.values, x.starts), lambda np, x, k, out: 1.0, nary=True),
-}
-
-def _exponent(rule) -> float:
-    """The k of ``a ** k``, as its ``PowerRule`` holds it."""
-    return rule.exponent
-
-
-#: ``a ** k`` with a number k: one parent, the exponent carried per node by its rule.
-POWER_BY_NUMBER = Replay(
-    lambda np, x, k: np.power(x[0], k),
-    lambda np, x, k, out: (_pow_derivative(np, x[0], k),),
-    constant=_exponent,
-)
-
-
-def register_replay(symbol: str, replay: Replay) -> Replay:
-    """Teach ``compile`` an op declared outside ``autograd.ops`` (one vectorized rule per symbol)."""
-    if symbol not in OPS:
-        raise ValueError(f"op {symbol!r} is not in the op table; register the op first")
-    if symbol in REPLAYS:
-        raise ValueError(f"op {symbol!r} already has a vectorized rule")
-    REPLAYS[symbol] = replay
-    return replay
-
-
-def _replay_for(node: Value) -> Replay:
-    """The vectorized rule for ``node``; refuses, naming the op, what it cannot replay."""
-    if power_exponent(node) is not None:
-        return POWER_BY_NUMBER
-    replay = REPLAYS.get(node.op)
-    if replay is None:
+def _row_for(node: Value) -> Op:
+    """The op-table row whose replay runs ``node``; refuses, naming the op, what it cannot replay."""
+    row = row_of(node)
+    if row is None:
+        raise CompileError(f"compile cannot replay op {node.op!r}: it is not in the op table; use backward()")
+    if row.replay is None:
         raise CompileError(
-            f"compile cannot replay op {node.op!r}: it has no vectorized rule "
-            "(see autograd.compile.REPLAYS); use backward() for this graph"
+            f"compile cannot replay op {node.op!r}: its op-table row has no numpy replay "
+            "(give the row a replay=Replay(...)); use backward() for this graph"
         )
-    if replay.constant is None and node._rule is not OPS[node.op].rule:
+    rule = node._rule
+    if not (rule is row.rule or (type(rule) is Bound and rule.op is row)):
         raise CompileError(
             f"compile cannot replay a node of op {node.op!r} whose rule is its own, not the op table's; "
             "use backward() for this graph"
         )
-    return replay
+    return row
 
 
 # --- the tape ---------------------------------------------------------------------------------------
@@ -186,27 +81,38 @@ def _replay_for(node: Value) -> Replay:
 
 @dataclass
 class _Group:
-    """The nodes of one op at one level: values[start:stop], and where their parents are.
+    """The nodes of one row at one level: values[start:stop], and where their parents are.
 
-    A group whose replay has a ``constant`` keeps its nodes' rule objects in ``rules``
-    (each holds one number, never a node) and ``constants``, the numbers read from them,
-    which ``refresh`` reads again before every replay.
+    A group of a row with ``params`` keeps its nodes' ``Bound`` rules in ``rules``
+    (each holds numbers, never a node) and ``constants``, the numbers read from them
+    (one array per param), which ``refresh`` reads again before every replay.
     """
 
-    symbol: str
-    replay: Replay
+    row: Op
     start: int
     stop: int
     parents: Any  # fixed arity: array (arity, n) of positions; n-ary: flat array of positions
-    constants: Any  # array of per-node numbers, or None
+    constants: Any  # None; one param: an array of per-node numbers; several: a tuple of arrays
     starts: Any = None  # n-ary only: where each node's parents begin in ``parents``
     sizes: Any = None  # n-ary only: how many parents each node has
     rules: tuple = ()  # with constants: the traced nodes' rules, in the group's order
 
-    def refresh(self) -> None:
-        """Read each node's number from its rule again: one attribute read per node, and only here."""
-        read = self.replay.constant
-        self.constants[:] = [read(rule) for rule in self.rules]
+    @property
+    def symbol(self) -> str:
+        return self.row.symbol
+
+    @property
+    def replay(self) -> Replay:
+        return self.row.replay
+
+    def refresh(self, np) -> None:
+        """Read each node's numbers from its rule again: one attribute read per node, and only here."""
+        table = np.array([rule.params for rule in self.rules], dtype=float).reshape(len(self.rules), -1)
+        self.constants = table[:, 0] if table.shape[1] == 1 else tuple(table.T)
+
+    def params_of(self, i: int) -> tuple:
+        """Node i's params, as the float forward and rule take them."""
+        return self.rules[i].params if self.rules else ()
 
 
 class Tape:
@@ -257,7 +163,7 @@ class Tape:
         values = self._values
         values[self._leaf_positions] = np.fromiter((v.data for v in self.leaves), float, len(self.leaves))
         for g in self._numbered:
-            g.refresh()
+            g.refresh(np)
         with np.errstate(all="ignore"):  # inf and nan are checked below, against the float forward
             saved = self._forward(values)
             if not np.isfinite(values).all():
@@ -292,6 +198,8 @@ class Tape:
         for g, x in zip(reversed(self._groups), reversed(saved), strict=True):
             upstream = grads[g.start:g.stop]  # complete: every child sits at a higher level, already done
             local = g.replay.local(np, x, g.constants, values[g.start:g.stop])
+            if not all(np.isfinite(d).all() for d in (local if not g.replay.nary else (local,))):
+                self._check_rule(g, x, local)
             if g.replay.nary:
                 np.add.at(grads, g.parents, np.repeat(upstream, g.sizes) * local)
             else:
@@ -305,24 +213,41 @@ class Tape:
         A non-finite value is not always an error (nan in, nan out; an inf input
         gives an inf result), so each one is put to the op table's float forward
         with the same inputs, which raises exactly what the dynamic engine raises.
-        (An n-ary op whose nodes carry a number of their own, such as nn's
-        cross_entropy, has no common float signature and is not re-checked.)
+        """
+        for g, x in zip(self._groups, saved, strict=True):
+            bad = self._np.flatnonzero(~self._np.isfinite(self._values[g.start:g.stop]))
+            for i in bad.tolist():
+                call_forward(g.row, self._inputs(g, x, i), g.params_of(i))
+
+    def _check_rule(self, g: _Group, x, local) -> None:
+        """A local derivative came out inf or nan: ask the float rule, which raises where it overflows.
+
+        Inf and nan are sometimes the right answer (sqrt's vertical slope at 0, a
+        nan input), so each such node is rebuilt on scratch leaves and its op's
+        float rule is run: if the dynamic engine would raise an OverflowError
+        naming the rule and the values, so does the tape.
         """
         np = self._np
-        for g, x in zip(self._groups, saved, strict=True):
-            bad = np.flatnonzero(~np.isfinite(self._values[g.start:g.stop]))
-            forward = OPS[g.symbol].forward
-            for i in bad.tolist():
-                if g.replay.nary:
-                    if g.constants is not None:
-                        break
-                    start = int(g.starts[i])
-                    forward(*x.values[start:start + int(g.sizes[i])].tolist())
-                    continue
-                args = [float(row[i]) for row in x]
-                if g.constants is not None:
-                    args.append(float(g.constants[i]))
-                forward(*args)
+        if g.replay.nary:
+            flat = np.flatnonzero(~np.isfinite(np.broadcast_to(local, x.values.shape)))
+            bad = np.unique(np.searchsorted(g.starts, flat, side="right") - 1)
+        else:
+            n = g.stop - g.start
+            mask = np.zeros(n, dtype=bool)
+            for d in local:
+                mask |= ~np.isfinite(np.broadcast_to(d, (n,)))
+            bad = np.flatnonzero(mask)
+        for i in bad.tolist():
+            leaves = [Value(v) for v in self._inputs(g, x, i)]
+            node = apply(g.row, leaves, data=float(self._values[g.start + i]), params=g.params_of(i))
+            node._rule(node)
+
+    @staticmethod
+    def _inputs(g: _Group, x, i: int) -> list[float]:
+        if g.replay.nary:
+            start = int(g.starts[i])
+            return x.values[start:start + int(g.sizes[i])].tolist()
+        return [float(row[i]) for row in x]
 
 
 def compile(output: Value, leaves: Sequence[Value], watch: Sequence[Value] = ()) -> Tape:  # noqa: A001 - the contract's name
@@ -356,16 +281,15 @@ def compile(output: Value, leaves: Sequence[Value], watch: Sequence[Value] = ())
     order = topological_order(output)
     # Levels: a leaf is 0, an op node one above its highest parent.
     level: dict[Value, int] = {}
-    buckets: dict[tuple[int, str, bool], list[tuple[Value, Replay]]] = {}
+    buckets: dict[tuple[int, str], list[Value]] = {}
     for node in order:
         if node.is_leaf:
             level[node] = 0
             continue
-        replay = _replay_for(node)
+        row = _row_for(node)
         here = 1 + max([level[p] for p in node.parents])
         level[node] = here
-        key = (here, node.op, replay is POWER_BY_NUMBER)
-        buckets.setdefault(key, []).append((node, replay))
+        buckets.setdefault((here, row.key), []).append(node)
 
     # Positions: the given leaves first, then the graph's other leaves (constants), then group by group.
     position: dict[Value, int] = {}
@@ -375,12 +299,12 @@ def compile(output: Value, leaves: Sequence[Value], watch: Sequence[Value] = ())
         if node.is_leaf:
             position.setdefault(node, len(position))
     groups = []
-    for key in sorted(buckets):  # level, then op symbol, then the power-by-number flag
+    for key in sorted(buckets):  # level, then the row's key
         members = buckets[key]
         start = len(position)
-        for node, _ in members:
+        for node in members:
             position[node] = len(position)
-        groups.append(_make_group(np, key[1], members, start, position))
+        groups.append(_make_group(np, row_of(members[0]), members, start, position))
 
     values = np.zeros(len(position))
     for node, i in position.items():
@@ -396,22 +320,19 @@ def compile(output: Value, leaves: Sequence[Value], watch: Sequence[Value] = ())
                 np.array(watched, dtype=np.intp))
 
 
-def _make_group(np, symbol: str, members: list, start: int, position: dict) -> _Group:
-    replay = members[0][1]
-    nodes = [node for node, _ in members]
-    stop = start + len(members)
-    if replay.nary:
+def _make_group(np, row: Op, nodes: list, start: int, position: dict) -> _Group:
+    stop = start + len(nodes)
+    if row.replay.nary:
         flat = [position[p] for node in nodes for p in node.parents]
         sizes = np.array([len(node.parents) for node in nodes], dtype=np.intp)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
-        group = _Group(symbol, replay, start, stop, np.array(flat, dtype=np.intp), None, starts, sizes)
+        group = _Group(row, start, stop, np.array(flat, dtype=np.intp), None, starts, sizes)
     else:
         # Row j holds every node's parent j (each node's parents read once: a two-input node builds the tuple).
         rows = list(zip(*[[position[p] for p in node.parents] for node in nodes], strict=True))
-        group = _Group(symbol, replay, start, stop, np.array(rows, dtype=np.intp), None)
-    if replay.constant is not None:
-        # The rules, not the nodes: a rule holds its number only, a node the whole graph below it.
+        group = _Group(row, start, stop, np.array(rows, dtype=np.intp), None)
+    if row.params:
+        # The rules, not the nodes: a rule holds its numbers only, a node the whole graph below it.
         group.rules = tuple(node._rule for node in nodes)
-        group.constants = np.zeros(len(nodes))
-        group.refresh()
+        group.refresh(np)
     return group

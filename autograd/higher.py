@@ -36,8 +36,8 @@ import math
 from collections.abc import Callable, Sequence
 
 from .graph import topological_order
-from .ops import OPS, power_exponent
-from .value import Value
+from .ops import formula_functions, node_params, row_of
+from .value import Value, call
 from .value import sum as sum_node
 
 
@@ -156,25 +156,25 @@ def local_derivative_node(node: Value, i: int) -> Value | float:
     """d node / d parent_i as a Value built from the graph's own nodes (or a number, for a constant).
 
     Evaluates the op row's ``derivatives`` string for input ``i`` with ``a``,
-    ``b`` bound to the node's parents and ``out`` to the node itself. (For
-    ``a ** k`` with a number ``k``, ``b`` is that number; for the n-ary ``sum``
-    the one formula serves every term.)
+    ``b`` bound to the node's parents, ``out`` to the node itself, and the
+    row's params (the ``k`` of ``a ** k``, leaky_relu's ``slope``) to the
+    node's numbers. For an n-ary op (``sum``) the one formula serves every
+    term, read with ``a`` bound to that term.
     """
-    op = OPS.get(node.op)
-    formulas = getattr(op, "derivatives", None)
-    if not formulas:
+    op = row_of(node)
+    if op is None or not op.derivatives:
         raise ValueError(f"op {node.op!r} states no derivative formulas in its row, so grad(..., "
                          "create_graph=True) cannot build its local derivatives as nodes")
     parents = node.parents
+    names: dict = dict(zip(op.params, node_params(node), strict=True))
+    names["out"] = node
     if op.arity == -1:
-        return evaluate(formulas[0], {"a": parents[i], "out": node})
-    names = {"out": node, "a": parents[0]}
-    k = power_exponent(node)
-    if k is not None:
-        names["b"] = k
-    elif len(parents) == 2:
+        names["a"] = parents[i]
+        return evaluate(op.derivatives[0], names)
+    names["a"] = parents[0]
+    if len(parents) == 2:
         names["b"] = parents[1]
-    return evaluate(formulas[i], names)
+    return evaluate(op.derivatives[i], names)
 
 
 @functools.lru_cache(maxsize=512)
@@ -240,12 +240,12 @@ _BINARY: dict[type, Callable] = {
 
 
 def _function(name: str, formula: str) -> Callable:
-    from .expr import FUNCTIONS
-
-    if name not in FUNCTIONS:
+    """The function a derivative formula calls, as the formula language knows it (a row of the op table)."""
+    op = formula_functions().get(name)
+    if op is None:
         raise ValueError(f"the derivative formula {formula!r} calls {name!r}, which the formula language "
                          "does not know")
-    return FUNCTIONS[name][0]
+    return functools.partial(call, op)
 
 
 # --- Hessians and Hessian-vector products --------------------------------------------------------

@@ -18,27 +18,33 @@ import numbers
 from collections.abc import Iterable
 from operator import attrgetter
 
+from . import ops as _ops
 from .ops import (
     ABS,
     ADD,
     COS,
     DIV,
     EXP,
+    LEAKY_RELU,
     LOG,
     MUL,
     NEG,
     OPS,
     POW,
+    POW_K,
     RELU,
     SIGMOID,
+    SIGN,
     SIN,
+    SOFTPLUS,
     SQRT,
     SUB,
     SUM,
     TANH,
+    Bound,
     Op,
-    PowerRule,
     _pow,
+    call_forward,
     wrong_count,
 )
 
@@ -175,7 +181,7 @@ class Value:
         if isinstance(other, numbers.Real):
             # A number exponent is part of the op, not a node: x**2 has one parent.
             k = float(other)
-            return _node(_pow(self.data, k), "**", (self,), PowerRule(k))
+            return _node(_pow(self.data, k), "**", (self,), Bound(POW_K, (k,)))
         return NotImplemented
 
     def __rpow__(self, other):  # other ** self
@@ -237,6 +243,18 @@ class Value:
     def sqrt(self) -> Value:
         """The square root; self must be >= 0."""
         return _apply1(SQRT, self)
+
+    def softplus(self) -> Value:
+        """log(1 + e^x), a smooth relu whose slope is sigmoid(x); computed without overflow."""
+        return _apply1(SOFTPLUS, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """x for x > 0, else slope * x: a relu that keeps a small slope where it would be flat."""
+        return apply(LEAKY_RELU, (self,), params=(slope,))
+
+    def sign(self) -> Value:
+        """1, -1 or 0 by the sign of x: a step whose local derivative is 0 everywhere."""
+        return _apply1(SIGN, self)
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
@@ -324,15 +342,16 @@ def _apply2(op: Op, a, b):
     return out
 
 
-def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Value:
-    """A node of a registered op: how an op defined outside the engine makes its nodes.
+def apply(op: Op, parents: Iterable, data: float | None = None, rule=None, params: Iterable = ()) -> Value:
+    """A node of a registered op: how any op, built in or registered later, makes its nodes.
 
-    ``data`` defaults to ``op.forward`` of the parents' data, ``rule`` to
-    ``op.rule``; give them when the op's value or rule depends on more than
-    the parents (nn's ``cross_entropy`` passes its label this way). Parents
-    must be Values; the rule must give one local derivative per parent.
+    ``params`` are the op's constant numbers (``op.params``), such as the
+    slope of ``leaky_relu``; missing trailing ones take ``op.defaults``.
+    ``data`` defaults to ``op.forward`` of the parents' data and the params.
+    ``rule`` replaces the op's rule for this one node (a teaching device:
+    ``compile`` refuses such a node). Parents must be Values.
     """
-    if OPS.get(op.symbol) is not op:
+    if OPS.get(op.key) is not op:
         raise ValueError(f"op {op.symbol!r} is not in the op table; register it first")
     parents = tuple(parents)
     for p in parents:
@@ -340,9 +359,54 @@ def apply(op: Op, parents: Iterable, data: float | None = None, rule=None) -> Va
             raise TypeError(f"the parents of op {op.symbol!r} must be Values, got {type(p).__name__}")
     if op.arity >= 0 and len(parents) != op.arity:
         raise ValueError(f"op {op.symbol!r} takes {op.arity} inputs, got {len(parents)}")
+    params = _params(op, tuple(params))
     if data is None:
-        data = op.forward(*[p.data for p in parents])
-    return _node(float(data), op.symbol, parents, op.rule if rule is None else rule)
+        data = call_forward(op, [p.data for p in parents], params)
+    if rule is None:
+        rule = Bound(op, params) if op.params else op.rule
+    return _node(float(data), op.symbol, parents, rule)
+
+
+def _params(op: Op, given: tuple) -> tuple:
+    """``given`` with the op's defaults after it, each checked to be a real number (not a Value)."""
+    if len(given) > len(op.params):
+        raise TypeError(f"op {op.symbol!r} takes {len(op.params)} number(s) besides its inputs, got {len(given)}")
+    missing = len(op.params) - len(given)
+    if missing > len(op.defaults):
+        raise TypeError(f"op {op.symbol!r} needs its {', '.join(op.params[len(given):])}")
+    full = given + op.defaults[len(op.defaults) - missing:] if missing else given
+    for name, value in zip(op.params, full, strict=True):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the {name} of op {op.symbol!r} must be a number, got {type(value).__name__}")
+    return full
+
+
+def call(op: Op, *args) -> Value:
+    """``op`` applied as a formula calls it: its inputs (Values or numbers), then its params (numbers).
+
+    ``call(OPS["leaky_relu"], x, 0.1)`` is ``x.leaky_relu(0.1)``; an n-ary op
+    takes every argument as an input. The parser builds every function call this way.
+    """
+    n = len(args) if op.arity == -1 else op.arity
+    if len(args) < n or len(args) > n + len(op.params):
+        most = n + len(op.params)
+        takes = f"{n}" if most == n else f"{n} to {most}"
+        raise TypeError(f"{op.name or op.symbol}() takes {takes} argument(s), got {len(args)}")
+    inputs = [as_value(a) for a in args[:n]]
+    return apply(op, inputs, params=args[n:])
+
+
+def _install_method(op: Op) -> None:
+    """A row registered with ``method`` that Value lacks gets it: ``x.cube()`` for a new ``cube`` op."""
+    if op.method is None or hasattr(Value, op.method):
+        return
+
+    def method(self, *params):
+        return apply(op, (self,), params=params) if op.arity == 1 else call(op, self, *params)
+
+    method.__name__ = op.method
+    method.__doc__ = f"The op {op.symbol!r}: {'; '.join(op.text)}"
+    setattr(Value, op.method, method)
 
 
 def _real(data) -> float:
@@ -396,3 +460,6 @@ def sum(values: Iterable) -> Value:  # noqa: A001 - autograd.sum, as the contrac
     if not parents:
         return Value(0.0)
     return _node(SUM.forward(*[p.data for p in parents]), SUM.symbol, parents, SUM.rule)
+
+
+_ops._hooks.append(_install_method)

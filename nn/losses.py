@@ -12,24 +12,27 @@ constant made from a number. A compiled tape (``autograd.compile``) can then
 read a new target from it on every call, which is how ``fit(...,
 compiled=True)`` replays one traced step for every batch of the same size.
 
-``cross_entropy`` is a single node of its own (op ``cross_entropy``,
-registered in the engine's op table below): the softmax, the log and the
-pick of the true class fused into one step whose local derivatives are
-simply p_i - y_i. Its label is held by the node's rule, not by a leaf;
-``set_label`` changes it, and a compiled tape reads it again at every call.
+``cross_entropy`` is a single node of its own (op ``cross_entropy``, a row
+of the engine's op table registered in ``nn.fused``): the softmax, the log
+and the pick of the true class fused into one step whose local derivatives
+are simply p_i - y_i. Its label is the op's parameter, held by the node's
+rule, not by a leaf; ``set_label`` changes it, and a compiled tape reads it
+again at every call.
 The other losses are compositions of the engine's ops, so their graphs show
 every step.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
-from chainrule.autograd import OPS, Op, Value, apply, register
+from chainrule.autograd import Value, apply
+from chainrule.autograd.ops import Bound
 
 from chainrule import autograd
+
+from .fused import CROSS_ENTROPY
 
 # --- helpers -----------------------------------------------------------------------
 
@@ -195,51 +198,8 @@ def softmax(logits: Sequence) -> list[Value]:
     return [e / total for e in exps]
 
 
-def _softmax_floats(zs: Sequence[float]) -> tuple[list[float], float]:
-    """(softmax(z), log sum_j e^z_j) in floats, with the max subtracted."""
-    m = max(zs)
-    exps = [math.exp(z - m) for z in zs]
-    total = math.fsum(exps)
-    return [e / total for e in exps], m + math.log(total)
-
-
-def _cross_entropy_forward(*logits: float, label: int = 0) -> float:
-    """CE = -log p_label = log sum_j e^z_j - z_label (the log-sum-exp with its max subtracted)."""
-    for i, z in enumerate(logits):
-        if not math.isfinite(z):
-            raise ValueError(f"cross_entropy: logit {i} is {z!r}; the logits must be finite")
-    _, log_total = _softmax_floats(logits)
-    loss = log_total - logits[label]
-    if math.isinf(loss):  # finite logits, an infinite loss: overflow, which the engine's ops refuse too
-        raise OverflowError(f"cross_entropy: log-sum-exp {log_total!r} - logit {label} ({logits[label]!r}) "
-                            "overflows a float (the largest is about 1.8e308)")
-    return loss
-
-
-class CrossEntropyRule:
-    """The local derivatives of a cross-entropy node: d CE / d z_i = p_i - y_i.
-
-    y is the one-hot vector of the true class, so this is p_i for every
-    logit but the label's, and p_label - 1 for the label's. The rule holds
-    the label (a number, never a node), so no reference cycle.
-    """
-
-    __slots__ = ("label",)
-
-    def __init__(self, label: int):
-        self.label = label
-
-    def __call__(self, out: Value) -> tuple[float, ...]:
-        p, _ = _softmax_floats([z.data for z in out.parents])
-        p[self.label] -= 1.0
-        return tuple(p)
-
-
-# The op table's row. Its forward and rule take class 0; every node made by
-# cross_entropy() records a rule that holds its own label.
-CROSS_ENTROPY = OPS.get("cross_entropy") or register(
-    Op("cross_entropy", _cross_entropy_forward, CrossEntropyRule(0), ("d CE/dz_i = p_i - y_i",), -1)
-)
+#: The rule a cross_entropy node records: its op-table row and its label (``rule.label``), never a node.
+CrossEntropyRule = Bound
 
 
 def _class_index(label, classes: int) -> int:
@@ -254,8 +214,7 @@ def _class_index(label, classes: int) -> int:
 def _cross_entropy_one(logits, label) -> Value:
     zs = [_value(z, "cross_entropy: a logit") for z in _logits(logits, "cross_entropy")]
     label = _class_index(label, len(zs))
-    data = _cross_entropy_forward(*[z.data for z in zs], label=label)
-    return apply(CROSS_ENTROPY, zs, data=data, rule=CrossEntropyRule(label))
+    return apply(CROSS_ENTROPY, zs, params=(label,))
 
 
 def cross_entropy(logits, label) -> Value:
@@ -291,8 +250,8 @@ def set_label(node: Value, label: int) -> None:
     if not isinstance(node, Value) or node.op != "cross_entropy":
         what = f"op {node.op!r}" if isinstance(node, Value) else type(node).__name__
         raise ValueError(f"set_label needs a node made by cross_entropy, got {what}")
-    if node._rule is CROSS_ENTROPY.rule:  # the op table's rule is shared: relabelling it would move every user
-        raise ValueError("set_label: this cross_entropy node shares the op table's rule; make it with cross_entropy()")
+    if type(node._rule) is not Bound:  # a rule of its own, set by hand: it holds no label
+        raise ValueError("set_label: this cross_entropy node has a rule of its own; make it with cross_entropy()")
     node._rule.label = _class_index(label, len(node.parents))
 
 
@@ -330,61 +289,3 @@ def hinge(score, y) -> Value:
         sign = _sign_leaf(label) if isinstance(label, Value) else hinge_sign(label)
         terms.append((1 - sign * _value(s, "hinge: a score")).relu())
     return mean(terms)
-
-
-# --- the fused node in compiled replay ------------------------------------------------------------
-# autograd.compile replays a graph with numpy, one call per group of like nodes. These two functions
-# are cross_entropy's forward and rule for a whole group at once: the logits of every node laid end to
-# end (x.values, node i owning x.values[x.starts[i]:x.starts[i] + x.sizes[i]]) and one label per node.
-
-
-def _replay_softmax(np, x):
-    """Every node's softmax, end to end like its logits, and every node's log-sum-exp."""
-    m = np.maximum.reduceat(x.values, x.starts)  # each node's largest logit
-    exps = np.exp(x.values - np.repeat(m, x.sizes))
-    totals = np.add.reduceat(exps, x.starts)
-    return exps / np.repeat(totals, x.sizes), m + np.log(totals)
-
-
-def _picked(np, x, labels):
-    """Where each node's true-class logit sits in x.values.
-
-    The labels are read from the nodes' rules at every call, so a label set
-    there directly (not through ``set_label``) is checked here: out of range,
-    it would pick another node's logit.
-    """
-    bad = (labels < 0) | (labels >= x.sizes) | (labels != np.floor(labels))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"cross_entropy: label {float(labels[i]):g} is not a class of {int(x.sizes[i])} logits "
-                         f"(0 .. {int(x.sizes[i]) - 1})")
-    return x.starts + labels.astype(np.intp)
-
-
-def _replay_forward(np, x, labels):
-    _, log_total = _replay_softmax(np, x)
-    return log_total - x.values[_picked(np, x, labels)]
-
-
-def _replay_local(np, x, labels, out):
-    p, _ = _replay_softmax(np, x)
-    p[_picked(np, x, labels)] -= 1.0  # p - y, y one-hot at the label
-    return p
-
-
-def _label(rule: CrossEntropyRule) -> float:
-    """The per-node number compile reads from a cross_entropy node's rule: its label."""
-    return rule.label
-
-
-def _teach_compile() -> None:
-    """Give autograd.compile the fused node's vectorized rule (the label is the per-node constant)."""
-    from chainrule.autograd.compile import REPLAYS, Replay, register_replay
-
-    if "cross_entropy" not in REPLAYS:
-        register_replay("cross_entropy", Replay(_replay_forward, _replay_local, nary=True, constant=_label))
-
-
-# An engine without compiled replay exports no autograd.compile; then there is nothing to teach.
-if hasattr(autograd, "compile"):
-    _teach_compile()

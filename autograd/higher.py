@@ -179,8 +179,14 @@ def local_derivative_node(node: Value, i: int) -> Value | float:
 
 @functools.lru_cache(maxsize=512)
 def _tree(formula: str) -> ast.AST:
-    """The parsed expression of one trusted formula string (parsed once, then reused)."""
-    return ast.parse(formula, mode="eval").body
+    """The parsed expression of one trusted formula string (parsed once, then reused).
+
+    The formula language writes powers as ``a^b``; Python's ``^`` is xor, which
+    binds looser than ``-`` (``1 - out^2`` would read as ``(1 - out) xor 2``).
+    The strings are the op table's own, where ``^`` only ever means power, so
+    it is spelled ``**`` before Python reads it.
+    """
+    return ast.parse(formula.replace("^", "**"), mode="eval").body
 
 
 def evaluate(formula: str, names: dict) -> Value | float:
@@ -212,7 +218,13 @@ def _walk(node: ast.AST, names: dict, formula: str):
         return -x if isinstance(node.op, ast.USub) else x
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         a = _walk(node.left, names, formula)
+        if isinstance(node.op, ast.Mult) and _is_zero(a):
+            # A constant factor 0 ends the product: ``k*a^(k-1)`` with k = 0 is 0 (a ** 0 is a
+            # constant, as the float rule says), even at a = 0 where a^(k-1) has no value.
+            return 0.0
         b = _walk(node.right, names, formula)
+        if isinstance(node.op, ast.Mult) and _is_zero(b):
+            return 0.0
         return _BINARY[type(node.op)](a, b)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         function = _function(node.func.id, formula)
@@ -221,6 +233,10 @@ def _walk(node: ast.AST, names: dict, formula: str):
             return function(*args).data  # a function of numbers only: a number
         return function(*args)
     raise ValueError(f"the derivative formula {formula!r} uses {ast.dump(node)[:40]}, outside the formula language")
+
+
+def _is_zero(x) -> bool:
+    return not isinstance(x, Value) and x == 0.0
 
 
 def _power(a, b):
@@ -235,7 +251,6 @@ _BINARY: dict[type, Callable] = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
     ast.Pow: _power,
-    ast.BitXor: _power,  # the formula language writes powers as a^b too
 }
 
 

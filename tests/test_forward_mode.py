@@ -33,6 +33,7 @@ from strategies import Graph, build, graphs
 from chainrule import autograd
 
 GRAPHS = 1_000
+MAX_OPS = 40  # ops per graph (the first-order oracles draw up to 90); every op still takes part
 RTOL = 1e-12
 
 
@@ -53,7 +54,7 @@ def test_random_graphs_jvp_equals_the_reverse_gradient_dotted_with_the_tangent()
     checked = {"graphs": 0, "nodes": 0}
 
     @settings(max_examples=GRAPHS)
-    @given(graphs(), st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6))
+    @given(graphs(max_ops=MAX_OPS), st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6))
     def check(graph: Graph, direction: list[float]):
         built = build(graph)
         built.output.backward()

@@ -7,12 +7,17 @@ mpmath and PyTorch for second derivatives on random graphs (further below).
 
 from __future__ import annotations
 
+import collections
 import math
 
+import mpmath
 import pytest
 from chainrule.autograd import Value, backward_steps, grad, hessian, hvp, parse, topological_order
+from conftest import require
 from hypothesis import given, settings
-from strategies import Graph, build, graphs
+from strategies import MODELS, Const, Graph, Node, build, graphs
+from test_oracle_mpmath import DIGITS, MP
+from test_oracle_torch import torch_ops
 
 from chainrule import autograd
 
@@ -201,8 +206,8 @@ def test_the_drawn_gradient_graph_renders():
 
 
 def test_random_graphs_grad_equals_backward_with_and_without_create_graph():
-    @settings(max_examples=150)
-    @given(graphs())
+    @settings(max_examples=100)
+    @given(graphs(max_ops=SECOND_MAX_OPS))
     def check(graph: Graph):
         built = build(graph)
         plain = grad(built.output, built.leaves)
@@ -214,3 +219,164 @@ def test_random_graphs_grad_equals_backward_with_and_without_create_graph():
             assert g.data == pytest.approx(leaf.grad, rel=1e-12, abs=1e-12 * max(1.0, abs(leaf.grad)))
 
     check()
+
+
+# --- random graphs: second derivatives against mpmath and PyTorch --------------------------------
+#
+# The graphs are ``strategies.graphs`` with at most 25 ops (the first-order oracles draw up to 90):
+# every op of the table still appears, and 1,000 graphs per oracle fit in the time a suite may take.
+#
+# Where the terms of a second derivative cancel, two correct computations round differently, by an
+# amount that scales with the size of the terms, not of the small result. ``second_order_scale``
+# measures that size, S2, independently of the engine's rules: an absolute second-order forward
+# sweep, H(node) = sum_p |f_p| H(p) + sum_pq |f_pq| T(p) T(q) with T(node) = sum_p |f_p| T(p), whose
+# local partials f_p, f_pq are central differences of each op's float model (strategies.MODELS).
+# It is a scale for a tolerance, good to a few digits, never an oracle.
+
+SECOND_GRAPHS = 1_000
+SECOND_MAX_OPS = 25
+MP_RTOL = 1e-9
+MP_RESIDUE = 1e-40
+TORCH_RTOL = 1e-12
+FLOOR = 1e-13  # times S2
+TORCH_GRAPHS = 400  # each graph's whole Hessian: one torch double backward per leaf
+
+
+def partials(model, args: list[float], exponent) -> tuple[list[float], list[list[float]]]:
+    """First and second partial derivatives of an op's float model by central differences."""
+    extra = [exponent] if exponent is not None else []
+
+    def f(point):
+        return model.value(*point, *extra)
+
+    n = len(args)
+    h = [1e-4 * max(abs(a), 1.0) for a in args]
+
+    def at(*moves):
+        point = list(args)
+        for k, sign in moves:
+            point[k] += sign * h[k]
+        return f(point)
+
+    first = [(at((p, 1)) - at((p, -1))) / (2 * h[p]) for p in range(n)]
+    second = [[0.0] * n for _ in range(n)]
+    for p in range(n):
+        second[p][p] = (at((p, 1)) - 2 * f(args) + at((p, -1))) / h[p] ** 2
+        for q in range(p + 1, n):
+            mixed = (at((p, 1), (q, 1)) - at((p, 1), (q, -1)) - at((p, -1), (q, 1)) + at((p, -1), (q, -1)))
+            second[p][q] = second[q][p] = mixed / (4 * h[p] * h[q])
+    return first, second
+
+
+def second_order_scale(graph: Graph) -> list[list[float]]:
+    """S2[j][k]: the size of the terms that make up d2 output / dx_j dx_k (see above)."""
+    n = len(graph.leaves)
+    values = list(graph.leaves)
+    T = [[float(i == j) for j in range(n)] for i in range(n)]
+    H = [[[0.0] * n for _ in range(n)] for _ in range(n)]
+    for node in graph.nodes:
+        model = MODELS[node.kind]
+        args = [a.value if isinstance(a, Const) else values[a] for a in node.args]
+        values.append(model.value(*args, *([node.exponent] if node.exponent is not None else [])))
+        d1, d2 = partials(model, args, node.exponent)
+        slots = [(p, a) for p, a in enumerate(node.args) if not isinstance(a, Const)]
+        t = [math.fsum(abs(d1[p]) * T[a][j] for p, a in slots) for j in range(n)]
+        h = [[math.fsum(abs(d1[p]) * H[a][j][k] for p, a in slots)
+              + math.fsum(abs(d2[p][q]) * T[a][j] * T[b][k] for p, a in slots for q, b in slots)
+              for k in range(n)] for j in range(n)]
+        T.append(t)
+        H.append(h)
+    return H[-1]
+
+
+def test_the_scale_on_a_graph_worked_by_hand():
+    # f = x*y + sin(x): f_xx = -sin x, f_xy = 1, f_yy = 0; S2 adds sizes: |sin x|, 1, 0.
+    x, y = 1.2, -0.7
+    graph = Graph((x, y), (Node("*", (0, 1)), Node("sin", (0,)), Node("+", (2, 3))))
+    S2 = second_order_scale(graph)
+    assert S2[0][0] == pytest.approx(abs(math.sin(x)), rel=1e-5)
+    assert S2[0][1] == pytest.approx(1.0, rel=1e-5) and S2[1][0] == pytest.approx(1.0, rel=1e-5)
+    assert S2[1][1] == pytest.approx(0.0, abs=1e-6)
+
+
+def mp_output(graph: Graph, leaves: list) -> object:
+    """The graph's output in mpmath (the ops as ``test_oracle_mpmath.MP`` writes them)."""
+    values = list(leaves)
+    for node in graph.nodes:
+        f = MP[node.kind](node)
+        args = [mpmath.mpf(a.value) if isinstance(a, Const) else values[a] for a in node.args]
+        values.append(f(*args))
+    return values[-1]
+
+
+def test_random_graphs_grad_of_grad_equals_mpmath_second_derivative():
+    seen = collections.Counter()
+
+    @settings(max_examples=SECOND_GRAPHS)
+    @given(graphs(max_ops=SECOND_MAX_OPS))
+    def check(graph: Graph):
+        # The leaf with the most paths to the output: the one most likely to enter non-linearly.
+        counts = graph.path_counts()[: len(graph.leaves)]
+        i = max(range(len(counts)), key=lambda j: (counts[j], -j))
+        built = build(graph)
+        x = built.leaves[i]
+        (d,) = grad(built.output, [x], create_graph=True)
+        ours = grad(d, [x])[0].data
+        with mpmath.workdps(DIGITS):
+            point = [mpmath.mpf(v) for v in graph.leaves]
+
+            def along(t):
+                moved = list(point)
+                moved[i] = t
+                return mp_output(graph, moved)
+
+            exact = mpmath.diff(along, point[i], 2)
+        s2 = second_order_scale(graph)[i][i]
+        # MP_RESIDUE: mpmath.diff's own error at 50 digits (a true 0 comes back as about 1e-64).
+        assert abs(ours - exact) <= max(MP_RTOL * abs(exact), FLOOR * s2, MP_RESIDUE), (i, ours, exact, s2)
+        seen["graphs"] += 1
+        seen["nonzero"] += abs(exact) > FLOOR * s2
+        seen.update(node.kind for node in graph.nodes)
+
+    check()
+    print(f"\nsecond derivatives against mpmath: {dict(seen)}")
+    assert seen["graphs"] >= SECOND_GRAPHS
+    assert seen["nonzero"] >= SECOND_GRAPHS // 2  # most graphs curve along the chosen leaf
+    assert set(MODELS) <= set(seen)  # every kind of node took part
+
+
+def test_random_graphs_hessians_equal_torch_double_backward():
+    require("torch")
+    import torch
+
+    ops = torch_ops(torch)
+    seen = collections.Counter()
+
+    @settings(max_examples=TORCH_GRAPHS)
+    @given(graphs(max_ops=SECOND_MAX_OPS))
+    def check(graph: Graph):
+        leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in graph.leaves]
+        values = list(leaves)
+        for node in graph.nodes:
+            args = [a.value if isinstance(a, Const) else values[a] for a in node.args]
+            values.append(ops[node.kind](node)(*args))
+        first = torch.autograd.grad(values[-1], leaves, create_graph=True, allow_unused=True)
+        built = build(graph)
+        ours_first = grad(built.output, built.leaves, create_graph=True)
+        s2 = second_order_scale(graph)
+        for j, (theirs_j, ours_j) in enumerate(zip(first, ours_first, strict=True)):
+            if theirs_j is None or not theirs_j.requires_grad:  # torch: d output/dx_j does not depend on x
+                row = [0.0] * len(leaves)
+            else:
+                row = [0.0 if r is None else r.item()
+                       for r in torch.autograd.grad(theirs_j, leaves, retain_graph=True, allow_unused=True)]
+            ours = [g.data for g in grad(ours_j, built.leaves)]
+            for k, (o, t) in enumerate(zip(ours, row, strict=True)):
+                assert abs(o - t) <= max(TORCH_RTOL * abs(t), FLOOR * s2[j][k]), (j, k, o, t, s2[j][k])
+                seen["mixed" if j != k else "diagonal"] += t != 0.0
+        seen["graphs"] += 1
+
+    check()
+    print(f"\nHessians against torch {torch.__version__} double backward: {dict(seen)}")
+    assert seen["graphs"] >= TORCH_GRAPHS
+    assert seen["mixed"] >= TORCH_GRAPHS // 2

@@ -135,17 +135,22 @@ def _total(terms: list):
 
 
 def _times(upstream, local):
-    """upstream * local, without the nodes a person would not write: a factor 1 is left out, a 0 drops the term."""
+    """upstream * local, without the nodes a person would not write.
+
+    A factor 1 is left out, a factor -1 is a negation, and a 0 drops the term.
+    """
     if not isinstance(local, Value):
         if local == 0.0:
             return None
         if local == 1.0:
             return upstream
+        if local == -1.0 and isinstance(upstream, Value):
+            return -upstream
     if not isinstance(upstream, Value):
         if upstream == 1.0:
             return local
-        if not isinstance(local, Value):
-            return upstream * local
+        if upstream == -1.0 and isinstance(local, Value):
+            return -local
     return upstream * local
 
 
@@ -225,6 +230,10 @@ def _walk(node: ast.AST, names: dict, formula: str):
         b = _walk(node.right, names, formula)
         if isinstance(node.op, ast.Mult) and _is_zero(b):
             return 0.0
+        if isinstance(node.op, ast.Mult) and _is_number(a, 1.0):
+            return b  # 1*b is b: no node a person would not write
+        if isinstance(node.op, (ast.Mult, ast.Div)) and _is_number(b, 1.0):
+            return a
         return _BINARY[type(node.op)](a, b)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         function = _function(node.func.id, formula)
@@ -239,7 +248,13 @@ def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
 
 
+def _is_number(x, number: float) -> bool:
+    return not isinstance(x, Value) and x == number
+
+
 def _power(a, b):
+    if _is_number(b, 1.0):
+        return a  # a^1 is a (k*a^(k-1) with k = 2 is 2*a)
     if isinstance(a, Value) or isinstance(b, Value):
         return a**b
     return math.pow(a, b)

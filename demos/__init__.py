@@ -22,4 +22,7 @@ DEMOS = (
     "exercise_5_4_vanishing",
     "moons",
     "forward_reverse",
+    "second_derivatives",
+    "newton",
+    "gradient_penalty",
 )

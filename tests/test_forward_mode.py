@@ -33,7 +33,7 @@ from strategies import Graph, build, graphs
 from chainrule import autograd
 
 GRAPHS = 1_000
-MAX_OPS = 40  # ops per graph (the first-order oracles draw up to 90); every op still takes part
+MAX_OPS = 25  # ops per graph (the first-order oracles draw up to 90); every op still takes part
 RTOL = 1e-12
 
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import collections
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -380,3 +385,21 @@ def test_random_graphs_hessians_equal_torch_double_backward():
     print(f"\nHessians against torch {torch.__version__} double backward: {dict(seen)}")
     assert seen["graphs"] >= TORCH_GRAPHS
     assert seen["mixed"] >= TORCH_GRAPHS // 2
+
+
+# --- the documentation page -------------------------------------------------------------------------
+
+
+def test_the_page_snippets_run_and_its_pictures_exist(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "higher-order.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"^```python\n(.*?)^```", page, re.S | re.M)
+    assert len(snippets) >= 5
+    for snippet in snippets:
+        result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=tmp_path,
+                                env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+        assert result.returncode == 0, f"{snippet}\n{result.stderr}"
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page)
+    assert {"img/tanh-second.svg", "img/sigmoid-second.svg", "img/modes.png", "img/newton.png"} <= set(pictures)
+    for picture in pictures:
+        assert (root / "docs" / picture).is_file(), picture

@@ -403,10 +403,10 @@ def _pow_rule(out):
         d_exponent = 0.0  # the limit of a^b log(a) as a -> 0+ for b > 0
     else:
         d_exponent = math.nan  # a^b is not differentiable in b for a < 0 (as in PyTorch)
-    return (_pow_derivative(a, b), d_exponent)
+    return (_pow_derivative(a, b, "b"), d_exponent)
 
 
-def _pow_derivative(a: float, k: float) -> float:
+def _pow_derivative(a: float, k: float, letter: str = "k") -> float:
     """d(a**k)/da = k a^(k-1).
 
     Two edges: ``a ** 0`` is a constant (derivative 0, even at a = 0), and at
@@ -422,7 +422,8 @@ def _pow_derivative(a: float, k: float) -> float:
     except OverflowError:
         d = INF
     if d in (INF, -INF) and math.isfinite(a) and math.isfinite(k):
-        raise _derivative_overflow("d(a**k)/da = k*a^(k-1)", a=a, k=k)
+        rule = f"d(a**{letter})/da = {letter}*a^({letter}-1)"
+        raise _derivative_overflow(rule, **{"a": a, letter: k})
     return d
 
 
@@ -590,31 +591,31 @@ def _leaky_text(params: tuple) -> tuple[str, ...]:
 
 
 ADD = register(Op(
-    "+", _add, _add_rule, ("d(a+b)/da = 1", "d(a+b)/db = 1"), 2, "a + b", ("1", "1"),
+    "+", _add, _add_rule, ("d(a+b)/da = 1", "d(a+b)/db = 1"), 2, "a + b", ("1", "1"), method="__add__",
     replay=Replay(lambda np, x, k: x[0] + x[1], lambda np, x, k, out: (1.0, 1.0)),
 ))
 SUB = register(Op(
-    "-", _sub, _sub_rule, ("d(a-b)/da = 1", "d(a-b)/db = -1"), 2, "a - b", ("1", "-1"),
+    "-", _sub, _sub_rule, ("d(a-b)/da = 1", "d(a-b)/db = -1"), 2, "a - b", ("1", "-1"), method="__sub__",
     replay=Replay(lambda np, x, k: x[0] - x[1], lambda np, x, k, out: (1.0, -1.0)),
 ))
 MUL = register(Op(
-    "*", _mul, _mul_rule, ("d(a*b)/da = b", "d(a*b)/db = a"), 2, "a*b", ("b", "a"),
+    "*", _mul, _mul_rule, ("d(a*b)/da = b", "d(a*b)/db = a"), 2, "a*b", ("b", "a"), method="__mul__",
     replay=Replay(lambda np, x, k: x[0] * x[1], lambda np, x, k, out: (x[1], x[0])),
 ))
 DIV = register(Op(
-    "/", _div, _div_rule, ("d(a/b)/da = 1/b", "d(a/b)/db = -a/b^2"), 2, "a/b", ("1/b", "-out/b"),
+    "/", _div, _div_rule, ("d(a/b)/da = 1/b", "d(a/b)/db = -a/b^2"), 2, "a/b", ("1/b", "-out/b"), method="__truediv__",
     replay=Replay(lambda np, x, k: x[0] / x[1], _np_div_local),
 ))
 POW = register(Op(
     "**", _pow, _pow_rule, ("d(a**b)/da = b*a^(b-1)", "d(a**b)/db = a^b*log(a)"), 2, "a^b",
-    ("b*a^(b-1)", "out*log(a)"),
+    ("b*a^(b-1)", "out*log(a)"), method="__pow__",
     replay=Replay(lambda np, x, k: np.power(x[0], x[1]), _np_pow_local),
 ))
 #: ``a ** k`` with a number k: one input, the exponent a constant of the node (x**2 has one parent).
 POW_K = register(Op(
     "**", _pow, _pow_k_rule, ("d(a**k)/da = k*a^(k-1)",), 1, "a^k", ("k*a^(k-1)",),
     replay=Replay(lambda np, x, k: np.power(x[0], k), lambda np, x, k, out: (_np_pow_derivative(np, x[0], k),)),
-    params=("k",), key="**k", explain=_power_text,
+    method="__pow__", params=("k",), key="**k", explain=_power_text,
 ))
 NEG = register(Op(
     "neg", _neg, _neg_rule, ("d(-a)/da = -1",), 1, "-a", ("-1",), method="__neg__",

@@ -256,6 +256,47 @@ class Value:
         """1, -1 or 0 by the sign of x: a step whose local derivative is 0 everywhere."""
         return _apply1(SIGN, self)
 
+    # --- copying and pickling, at any depth ---------------------------------------
+    # Python's own copy and pickle follow ``parents`` by recursion, one level per node,
+    # and give up (RecursionError) on a deep graph that backward() handles easily. So
+    # an op node is copied and pickled as its graph laid flat, in topological order,
+    # by a loop. A leaf is one object with nothing below it, and keeps Python's way.
+
+    def __reduce_ex__(self, protocol):
+        if self.is_leaf:
+            return object.__reduce_ex__(self, protocol)
+        return (_rebuild, (_flatten(self),))
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        import copy
+
+        for node in _topological(self):
+            if id(node) in memo:
+                continue
+            attrs = copy.deepcopy(node.__dict__, memo) if _attrs(node) else None
+            if node.is_leaf:
+                twin = Value(node.data, node.name)
+            else:
+                twin = _node(node.data, node.op, tuple(memo[id(p)] for p in node.parents), node._rule)
+                twin.name = node.name
+            twin.grad = node.grad
+            if attrs:
+                twin.__dict__.update(attrs)
+            memo[id(node)] = twin
+        return memo[id(self)]
+
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad, name, op and parents (the graph below is shared)."""
+        if self.is_leaf:
+            twin = Value(self.data, self.name)
+        else:
+            twin = _node(self.data, self.op, self.parents, self._rule)
+            twin.name = self.name
+        twin.grad = self.grad
+        if _attrs(self):
+            twin.__dict__.update(self.__dict__)
+        return twin
+
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name is not None else ""
         op = f", op={self.op!r}" if self.op else ""
@@ -407,6 +448,52 @@ def _install_method(op: Op) -> None:
     method.__name__ = op.method
     method.__doc__ = f"The op {op.symbol!r}: {'; '.join(op.text)}"
     setattr(Value, op.method, method)
+
+
+def _topological(root: Value) -> list[Value]:
+    from .graph import topological_order  # graph builds on this module
+
+    return topological_order(root)
+
+
+def _attrs(node: Value) -> bool:
+    """Whether a user hung attributes of their own on ``node`` (without making its ``__dict__``)."""
+    try:
+        return bool(object.__getattribute__(node, "__dict__"))
+    except AttributeError:
+        return False
+
+
+def _flatten(root: Value) -> list:
+    """The graph below ``root`` as a flat list, parents first: leaves as themselves, op nodes as records.
+
+    A record is (data, grad, name, attributes, op, rule, positions of its parents in the list).
+    Leaves stay Values, so a leaf shared with other pickled objects (a model's parameter)
+    stays one object when they are unpickled together.
+    """
+    order = _topological(root)
+    where = {node: i for i, node in enumerate(order)}
+    return [node if node.is_leaf else
+            (node.data, node.grad, node.name, dict(node.__dict__) if _attrs(node) else None, node.op, node._rule,
+             tuple(where[p] for p in node.parents))
+            for node in order]
+
+
+def _rebuild(records: list) -> Value:
+    """The graph ``_flatten`` laid flat, built again by a loop; returns its root."""
+    built: list[Value] = []
+    for record in records:
+        if isinstance(record, Value):
+            built.append(record)
+            continue
+        data, grad, name, attrs, op, rule, parents = record
+        node = _node(data, op, tuple(built[i] for i in parents), rule)
+        node.grad = grad
+        node.name = name
+        if attrs:
+            node.__dict__.update(attrs)
+        built.append(node)
+    return built[-1]
 
 
 def _real(data) -> float:

@@ -7,8 +7,9 @@ then built three ways: with chainrule's public API (``build``, below), in
 mpmath (``test_oracle_mpmath``) and in PyTorch (``test_oracle_torch``). The
 oracles only ever see this data, never our rules.
 
-Every op the engine knows has a ``Model`` here: its math in plain floats
-(``math``), when it accepts its inputs, and how a user writes it. While a graph
+Every op the engine knows has a ``Model`` here, made from its case in
+tests/op_cases.py: its math in plain floats, when it accepts its inputs, and
+how a user writes it. While a graph
 is drawn, each candidate node is evaluated with the model and kept only when
 
 * its inputs are inside the op's domain and away from its kinks: relu and abs
@@ -33,9 +34,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chainrule.autograd import OPS, Value
+from chainrule.autograd.ops import call_forward
 from hypothesis import strategies as st
-
-from chainrule import autograd
+from op_cases import CASES
 
 MAX_DEPTH = 50  # the longest leaf-to-output path, in edges
 MAX_OPS = 90  # nodes drawn per graph, before the output node that gathers the loose ends
@@ -63,9 +64,9 @@ class Const:
 class Node:
     """One op applied to earlier values: ``args`` are their indices in ``Graph`` order, or ``Const``."""
 
-    kind: str  # a key of MODELS: an op symbol, or "**k" for a power with a number exponent
+    kind: str  # a key of MODELS: an op-table row's key, such as "*", or "**k" for a power with a number exponent
     args: tuple[int | Const, ...]
-    exponent: int | float | None = None  # the k of a ** k, for kind "**k"
+    exponent: int | float | None = None  # the number an op carries: the k of a ** k, leaky_relu's slope
 
     @property
     def refs(self) -> list[int]:
@@ -129,63 +130,34 @@ class Model:
     rounding: float = 1.0  # ulps the op itself may add (sum: one per addition)
 
 
-def _always(*_: float) -> bool:
-    return True
+def _model(case) -> Model:
+    """A random-graph model of one op-table row, from its case in tests/op_cases.py.
+
+    An op that carries a number (the k of ``a ** k``, leaky_relu's slope) gets it
+    drawn per node and passed after the inputs, as ``Node.exponent``.
+    """
+    row = case.row
+    n = case.arity
+
+    def value(*args: float) -> float:
+        inputs = len(args) if row.arity == -1 else n  # an n-ary op (sum) takes no params: all are inputs
+        return call_forward(row, list(args[:inputs]), tuple(args[inputs:]))
+
+    return Model(case.key, row.symbol, row.arity, value, case.accepts, case.build, case.const_sides,
+                 case.zero_ok, case.rounding)
 
 
-def _whole(k: float) -> bool:
-    return float(k).is_integer()
-
-
-def _sigmoid(a: float) -> float:
-    return 1.0 / (1.0 + math.exp(-a))
-
-
-MODELS: dict[str, Model] = {
-    m.kind: m
-    for m in [
-        Model("+", "+", 2, lambda a, b: a + b, _always, lambda a, b: a + b),
-        Model("-", "-", 2, lambda a, b: a - b, _always, lambda a, b: a - b),
-        Model("*", "*", 2, lambda a, b: a * b, _always, lambda a, b: a * b),
-        Model("/", "/", 2, lambda a, b: a / b, lambda a, b: abs(b) >= DENOM, lambda a, b: a / b),
-        # a ** b with b a Value (or a number base, 2 ** x): needs a > 0, and log(a) not near 0.
-        Model(
-            "**", "**", 2, math.pow, lambda a, b: a >= DOMAIN and abs(math.log(a)) >= 0.1 and abs(b) <= 10,
-            lambda a, b: a**b, const_sides=(0,),
-        ),
-        # a ** k with k a number: part of the op, one parent.
-        Model(
-            "**k", "**", 1, math.pow,
-            lambda a, k: (k >= 0 or abs(a) >= DENOM) if _whole(k) else a >= DOMAIN,
-            lambda a, k: a**k,
-        ),
-        Model("neg", "neg", 1, lambda a: -a, _always, lambda a: -a, rounding=0.0),
-        Model("exp", "exp", 1, math.exp, _always, autograd.exp),
-        Model("log", "log", 1, math.log, lambda a: a >= DOMAIN, autograd.log),
-        # 1 - t^2 and s(1 - s) are computed from the output: keep them out of saturation, where they cancel.
-        Model("tanh", "tanh", 1, math.tanh, lambda a: abs(a) <= 3.0, autograd.tanh),
-        Model("sigmoid", "sigmoid", 1, _sigmoid, lambda a: -12.0 <= a <= 5.0, autograd.sigmoid, rounding=3.0),
-        Model(
-            "relu", "relu", 1, lambda a: max(a, 0.0), lambda a: abs(a) >= KINK, autograd.relu,
-            zero_ok=True, rounding=0.0,
-        ),
-        # The local derivative cos(a) (or sin(a)) must not sit near a zero, where a's error would swamp it.
-        Model("sin", "sin", 1, math.sin, lambda a: abs(a * math.tan(a)) <= 100.0, autograd.sin),
-        Model("cos", "cos", 1, math.cos, lambda a: abs(a) <= 100.0 * abs(math.tan(a)), autograd.cos),
-        Model("sqrt", "sqrt", 1, math.sqrt, lambda a: a >= DOMAIN, autograd.sqrt),
-        Model("abs", "abs", 1, abs, lambda a: abs(a) >= KINK, abs, rounding=0.0),
-        Model("sum", "sum", -1, lambda *xs: math.fsum(xs), _always, lambda *xs: autograd.sum(xs)),
-    ]
-}
+#: One model per row of the engine's op table, keyed by the row's key ("**k" for a number exponent).
+MODELS: dict[str, Model] = {key: _model(case) for key, case in CASES.items()}
 KINDS = sorted(MODELS)
 
 
 def modeled_symbols() -> set[str]:
-    return {m.symbol for m in MODELS.values()}
+    return {m.kind for m in MODELS.values()}
 
 
 def unmodeled_ops() -> set[str]:
-    """Symbols in the engine's op table that no model covers (``SKIPPED`` says which may be)."""
+    """Keys of the engine's op table that no model covers (``SKIPPED`` says which may be)."""
     return set(OPS) - modeled_symbols()
 
 
@@ -271,6 +243,14 @@ def _draw_operands(draw, model: Model, depth: list[int], limit: int) -> tuple:
     return (first, second) if how % 2 else (second, first)
 
 
+def _draw_param(draw, kind: str):
+    """The number a node of ``kind`` carries, or None: exponents from ``_EXPONENT``, others from their case."""
+    if kind == "**k":
+        return draw(_EXPONENT)
+    domains = CASES[kind].param_domains
+    return draw(domains[0]) if domains else None
+
+
 @st.composite
 def graphs(draw, max_ops: int = MAX_OPS, max_depth: int = MAX_DEPTH) -> Graph:
     """A random graph: 2 to 6 leaves, up to ``max_ops`` nodes of every modeled kind, depth <= ``max_depth``.
@@ -294,7 +274,7 @@ def graphs(draw, max_ops: int = MAX_OPS, max_depth: int = MAX_DEPTH) -> Graph:
         for _ in range(ATTEMPTS):
             model = MODELS[draw(st.sampled_from(KINDS))]
             args = _draw_operands(draw, model, depth, limit)
-            exponent = draw(_EXPONENT) if model.kind == "**k" else None
+            exponent = _draw_param(draw, model.kind)
             inputs = [a.value if isinstance(a, Const) else value[a] for a in args]
             errors = [0.0 if isinstance(a, Const) else error[a] for a in args]
             assessed = _assess(model, inputs, errors, exponent)

@@ -27,6 +27,7 @@ import pytest
 from chainrule.autograd import OPS, CompileError, Op, Value, topological_order
 from conftest import require
 from hypothesis import given, settings
+from op_cases import CASES, engine_keys
 from strategies import Graph, build, graphs
 
 from chainrule import autograd
@@ -96,36 +97,22 @@ def test_random_graphs_replay_exactly_as_backward(graph: Graph):
 # at, and the values to replay at (crossing every branch of the op). The output is sum((i+1) * r_i), so
 # every result has its own weight and a wrong element shows in its own leaf's gradient.
 
-UNARY = {
-    "neg": (lambda v: -v, [1.0, 2.0], [-3.0, 0.0]),
-    "exp": (lambda v: v.exp(), [0.5, 1.0], [-700.0, 3.0]),
-    "log": (lambda v: v.log(), [1.0, 2.0], [1e-300, 7.5]),
-    "tanh": (lambda v: v.tanh(), [0.1, 0.2], [-20.0, 0.7]),
-    "sigmoid": (lambda v: v.sigmoid(), [0.1, 0.2], [-800.0, 800.0, -3.0, 2.0]),
-    "relu": (lambda v: v.relu(), [1.0, 2.0, 3.0, 4.0], [-1.5, 0.0, -0.0, 2.5]),
-    "sin": (lambda v: v.sin(), [0.1, 0.2], [-4.0, 100.0]),
-    "cos": (lambda v: v.cos(), [0.1, 0.2], [-4.0, 100.0]),
-    "sqrt": (lambda v: v.sqrt(), [1.0, 4.0], [0.0, 9.0]),
-    "abs": (lambda v: abs(v), [1.0, 2.0, 3.0], [-2.0, 0.0, 5.0]),
-}
-BINARY = {
-    "+": (lambda a, b: a + b, [(1.0, 2.0)], [(-3.0, 0.5)]),
-    "-": (lambda a, b: a - b, [(1.0, 2.0)], [(-3.0, 0.5)]),
-    "*": (lambda a, b: a * b, [(1.0, 2.0)], [(-3.0, 0.5)]),
-    "/": (lambda a, b: a / b, [(1.0, 2.0), (3.0, 4.0)], [(-3.0, 0.5), (0.0, -8.0)]),
-    # a ** b with a Value b: a > 0, a = 0 (d/db = 0), a < 0 with a whole b (d/db = nan), b = 0
-    "**": (lambda a, b: a**b, [(2.0, 3.0)] * 4, [(1.5, 2.5), (0.0, 2.0), (-2.0, 3.0), (5.0, 0.0)]),
-}
+def _make(case):
+    return lambda *vs: case.build(*vs, *case.params)
+
+
+#: row key -> (how to build it from leaves, values to trace at, values to replay at), from tests/op_cases.py
+CASES_BY_KEY = {key: (_make(case), list(case.trace), list(case.replay)) for key, case in CASES.items()}
 
 
 def _run_case(make, trace: list, replay: list) -> None:
-    width = len(trace[0]) if isinstance(trace[0], tuple) else 1
-    flat = [x for row in trace for x in (row if width > 1 else (row,))]
+    width = len(trace[0])  # every case's values are tuples, one number per input
+    flat = [x for row in trace for x in row]
     leaves = [Value(x) for x in flat]
     groups = [leaves[i:i + width] for i in range(0, len(leaves), width)]
     output = autograd.sum([(i + 1) * make(*g) for i, g in enumerate(groups)])
     tape = autograd.compile(output, leaves)
-    new = [x for row in replay for x in (row if width > 1 else (row,))]
+    new = [x for row in replay for x in row]
     for leaf, x in zip(leaves, new, strict=True):
         leaf.data = x
     value = tape()
@@ -141,16 +128,13 @@ def _run_case(make, trace: list, replay: list) -> None:
         assert agree(got, leaf.grad, scale.get(leaf, 0.0)), (got, leaf.grad, new)
 
 
-@pytest.mark.parametrize("symbol", sorted(UNARY))
-def test_each_unary_op_replays_per_element_at_new_values(symbol):
-    make, trace, replay = UNARY[symbol]
-    trace = (trace * len(replay))[:len(replay)]
-    _run_case(make, trace, replay)
+def test_every_op_of_the_engine_has_a_replay_case():
+    assert set(CASES_BY_KEY) == engine_keys()
 
 
-@pytest.mark.parametrize("symbol", sorted(BINARY))
-def test_each_binary_op_replays_per_element_at_new_values(symbol):
-    make, trace, replay = BINARY[symbol]
+@pytest.mark.parametrize("key", sorted(CASES_BY_KEY))
+def test_each_op_replays_per_element_at_new_values(key):
+    make, trace, replay = CASES_BY_KEY[key]
     trace = (trace * len(replay))[:len(replay)]
     _run_case(make, trace, replay)
 

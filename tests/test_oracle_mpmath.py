@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 import mpmath
 from hypothesis import given, settings
+from op_cases import CASES
 from strategies import MODELS, Const, Graph, Node, build, graphs
 
 DIGITS = 50
@@ -46,33 +47,17 @@ VALUE_RTOL = 1e-10
 mpf = mpmath.mpf
 
 
-def _sigmoid(a):
-    return 1 / (1 + mpmath.exp(-a))
+def _with_params(f: Callable, node: Node) -> Callable:
+    """``f`` of the node's operands, with the number the node carries (its ``exponent``) bound after them."""
+    if node.exponent is None:
+        return f
+    k = mpf(node.exponent)
+    return lambda *xs: f(*xs, k)
 
 
-def _relu(a):
-    return a if a > 0 else mpf(0)
-
-
-#: Each kind of node in mpmath: given the node, a function of its operands.
+#: Each kind of node in mpmath, from tests/op_cases.py: given the node, a function of its operands.
 MP: dict[str, Callable[[Node], Callable]] = {
-    "+": lambda node: lambda a, b: a + b,
-    "-": lambda node: lambda a, b: a - b,
-    "*": lambda node: lambda a, b: a * b,
-    "/": lambda node: lambda a, b: a / b,
-    "**": lambda node: mpmath.power,
-    "**k": lambda node: lambda a: mpmath.power(a, mpf(node.exponent)),
-    "neg": lambda node: lambda a: -a,
-    "exp": lambda node: mpmath.exp,
-    "log": lambda node: mpmath.log,
-    "tanh": lambda node: mpmath.tanh,
-    "sigmoid": lambda node: _sigmoid,
-    "relu": lambda node: _relu,
-    "sin": lambda node: mpmath.sin,
-    "cos": lambda node: mpmath.cos,
-    "sqrt": lambda node: mpmath.sqrt,
-    "abs": lambda node: mpmath.fabs,
-    "sum": lambda node: lambda *xs: mpmath.fsum(xs),
+    key: (lambda node, f=case.mp: _with_params(f, node)) for key, case in CASES.items()
 }
 
 

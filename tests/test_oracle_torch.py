@@ -27,6 +27,7 @@ import collections
 
 from conftest import require
 from hypothesis import given, settings
+from op_cases import CASES
 from strategies import MODELS, Const, Graph, build, graphs
 
 GRAPHS = 2_000
@@ -36,26 +37,13 @@ VALUE_RTOL = 1e-12
 
 
 def torch_ops(torch) -> dict:
-    """Each kind of node written with torch: given the node, a function of its operands."""
-    return {
-        "+": lambda node: lambda a, b: a + b,
-        "-": lambda node: lambda a, b: a - b,
-        "*": lambda node: lambda a, b: a * b,
-        "/": lambda node: lambda a, b: a / b,
-        "**": lambda node: lambda a, b: a**b,  # a may be a plain number: torch's __rpow__
-        "**k": lambda node: lambda a: a**node.exponent,
-        "neg": lambda node: lambda a: -a,
-        "exp": lambda node: torch.exp,
-        "log": lambda node: torch.log,
-        "tanh": lambda node: torch.tanh,
-        "sigmoid": lambda node: torch.sigmoid,
-        "relu": lambda node: torch.relu,
-        "sin": lambda node: torch.sin,
-        "cos": lambda node: torch.cos,
-        "sqrt": lambda node: torch.sqrt,
-        "abs": lambda node: torch.abs,
-        "sum": lambda node: lambda *xs: torch.stack(xs).sum(),
-    }
+    """Each kind of node written with torch, from tests/op_cases.py: given the node, a function of its operands."""
+
+    def bind(f, node):
+        return f if node.exponent is None else (lambda *xs: f(*xs, node.exponent))
+
+    functions = {key: case.torch(torch) for key, case in CASES.items()}
+    return {key: (lambda node, f=f: bind(f, node)) for key, f in functions.items()}
 
 
 def local_derivatives(torch, f, args: list) -> list[float]:

@@ -35,6 +35,9 @@ from chainrule import autograd
 GRAPHS = 1_000
 MAX_OPS = 25  # ops per graph (the first-order oracles draw up to 90); every op still takes part
 RTOL = 1e-12
+# A tangent is 0 (that input stays put) or at least 1e-3 in size: a subnormal tangent such as 5e-324
+# makes every product round at the bottom of the float range, where no relative tolerance holds.
+TANGENT = st.one_of(st.just(0.0), st.floats(1e-3, 2.0), st.floats(-2.0, -1e-3))
 
 
 def absolute_sweep(output: Value, seeds: dict[Value, float]) -> float:
@@ -54,7 +57,7 @@ def test_random_graphs_jvp_equals_the_reverse_gradient_dotted_with_the_tangent()
     checked = {"graphs": 0, "nodes": 0}
 
     @settings(max_examples=GRAPHS)
-    @given(graphs(max_ops=MAX_OPS), st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6))
+    @given(graphs(max_ops=MAX_OPS), st.lists(TANGENT, min_size=6, max_size=6))
     def check(graph: Graph, direction: list[float]):
         built = build(graph)
         built.output.backward()

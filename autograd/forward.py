@@ -95,10 +95,11 @@ def jvp(fn: Callable[..., Value | Sequence[Value]], primals: Sequence[float],
         tangents: Sequence[float]) -> tuple:
     """Jacobian-vector product: ``fn``'s value at ``primals`` and its derivative along ``tangents``.
 
-    ``fn(*values)`` builds the graph from one Value per primal and returns a
-    Value (or a list of Values: then both results are lists, one entry per
-    output). The tangent is sum_i d fn/d x_i * t_i, found in one forward sweep,
-    as ``jax.jvp`` finds it.
+    ``fn(*values)`` builds the graph from one Value per primal (a primal that
+    is already a Value is used as its own leaf) and returns a Value (or a list
+    of Values: then both results are lists, one entry per output). The
+    tangent is sum_i d fn/d x_i * t_i, found in one forward sweep, as
+    ``jax.jvp`` finds it.
 
     >>> jvp(lambda x, y: x * y + x, [3.0, 2.0], [1.0, 0.0])  # d/dx (xy + x) = y + 1
     (9.0, 3.0)

@@ -83,7 +83,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
         grads = adjoints(output)
         return [Value(grads.get(x, 0.0)) for x in inputs]
     grads = _adjoint_nodes(output, inputs)
-    return [grads.get(x) or Value(0.0) for x in inputs]
+    return [grads[x] if x in grads else Value(0.0) for x in inputs]
 
 
 def _adjoint_nodes(output: Value, inputs: list[Value]) -> dict[Value, Value]:
@@ -100,7 +100,7 @@ def _adjoint_nodes(output: Value, inputs: list[Value]) -> dict[Value, Value]:
     for node in order:  # parents first, so their answer is ready
         if node in wanted or any(p in reaches for p in node.parents):
             reaches.add(node)
-    pending: dict[Value, list] = {output: [ONE]}  # node -> its gradient's terms, Values or numbers
+    pending: dict[Value, list] = {output: [1.0]}  # node -> its gradient's terms, Values or numbers; d out/d out = 1
     grads: dict[Value, Value] = {}
     for node in reversed(order):
         terms = pending.pop(node, None)
@@ -118,9 +118,6 @@ def _adjoint_nodes(output: Value, inputs: list[Value]) -> dict[Value, Value]:
             if term is not None:
                 pending.setdefault(parent, []).append(term)
     return grads
-
-
-ONE = 1.0
 
 
 def _total(terms: list):

@@ -104,6 +104,8 @@ def test_jvp_fan_out_adds_both_paths():
     # x*x reads x twice: d/dx = x + x.
     assert jvp(lambda x: x * x, [3.0], [1.0]) == (9.0, 6.0)
     assert jvp(lambda x: x + x + x, [3.0], [2.0]) == (9.0, 6.0)
+    x = Value(3.0)  # a Value given as a primal is the leaf itself
+    assert jvp(lambda v: v * x, [x], [1.0]) == (9.0, 6.0)
 
 
 @pytest.mark.parametrize("primals, tangents, words", [

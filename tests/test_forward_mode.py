@@ -28,7 +28,7 @@ from chainrule.autograd import ForwardStep, Value, forward_steps, grad, jvp, par
 from chainrule.autograd.forward import SweepCost, forward_sweep, jacobian_forward, jacobian_reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import Graph, build, graphs
+from strategies import MODELS, Graph, build, graphs
 
 from chainrule import autograd
 
@@ -54,7 +54,8 @@ def absolute_sweep(output: Value, seeds: dict[Value, float]) -> float:
 
 
 def test_random_graphs_jvp_equals_the_reverse_gradient_dotted_with_the_tangent():
-    checked = {"graphs": 0, "nodes": 0}
+    checked = {"graphs": 0}
+    kinds: set[str] = set()
 
     @settings(max_examples=GRAPHS)
     @given(graphs(max_ops=MAX_OPS), st.lists(TANGENT, min_size=6, max_size=6))
@@ -72,10 +73,11 @@ def test_random_graphs_jvp_equals_the_reverse_gradient_dotted_with_the_tangent()
         assert value == built.output.data
         assert tangent2 == tangent
         checked["graphs"] += 1
-        checked["nodes"] += len(graph.nodes)
+        kinds.update(node.kind for node in graph.nodes)
 
     check()
     assert checked["graphs"] >= GRAPHS
+    assert set(MODELS) <= kinds  # every kind of node took part
 
 
 def test_jvp_on_closed_forms():

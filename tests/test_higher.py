@@ -380,11 +380,13 @@ def test_random_graphs_hessians_equal_torch_double_backward():
                 assert abs(o - t) <= max(TORCH_RTOL * abs(t), FLOOR * s2[j][k]), (j, k, o, t, s2[j][k])
                 seen["mixed" if j != k else "diagonal"] += t != 0.0
         seen["graphs"] += 1
+        seen.update(node.kind for node in graph.nodes)
 
     check()
     print(f"\nHessians against torch {torch.__version__} double backward: {dict(seen)}")
     assert seen["graphs"] >= TORCH_GRAPHS
     assert seen["mixed"] >= TORCH_GRAPHS // 2
+    assert set(MODELS) <= set(seen)  # every kind of node took part
 
 
 # --- the documentation page -------------------------------------------------------------------------

@@ -8,11 +8,14 @@ Read in this order:
 * ``gradcheck`` central differences as a referee for backprop
 * ``expr``      the formula language
 * ``compile``   replaying a fixed graph with numpy, for speed (each row's ``replay``)
+* ``forward``   forward mode: tangents pushed from the inputs (``jvp``)
+* ``higher``    gradients as graphs: ``grad``, ``hessian``, ``hvp``
 """
 
 # compile is the function; its module imports numpy only when compile() runs.
 from .compile import CompileError, Tape, compile
 from .expr import Expression, ExpressionError, parse
+from .forward import jvp
 from .functions import (  # noqa: A004 - autograd.abs, .max, .min are the formula language's, one node each
     abs as abs,
 )
@@ -49,6 +52,7 @@ from .graph import (
     paths,
     topological_order,
 )
+from .higher import grad, hessian, hvp
 from .ops import (
     OPS,
     Bound,
@@ -69,7 +73,8 @@ __all__ = [
     "Bound", "CompileError", "Edge", "Expression", "ExpressionError", "ForwardStep", "GradcheckReport",
     "GradcheckRow", "OPS", "Op", "Path", "Replay", "Segments", "Step", "Tape", "TooManyPaths", "Value", "apply",
     "backward_steps", "call", "compile", "cos", "count_paths", "exp", "formula_functions", "forward_steps",
-    "gradcheck", "leaky_relu", "log", "node_params", "numerical_grad", "parse", "paths", "power_exponent",
+    "grad", "gradcheck", "hessian", "hvp", "jvp", "leaky_relu", "log", "node_params", "numerical_grad", "parse",
+    "paths", "power_exponent",
     "register", "relu", "row_of", "rule_text", "sigmoid", "sign", "sin", "softplus", "sqrt", "sum", "tanh",
     "topological_order",
 ]

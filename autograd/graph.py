@@ -14,7 +14,7 @@ graph may be as deep as memory allows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .names import display_names, operand_rule
@@ -139,20 +139,31 @@ class ForwardStep:
     node: Value
     inputs: tuple[float, ...]  # the parents' values, in order
     value: float  # the node's value
+    tangent: float | None = None  # forward mode: d(node) along the seeded direction (None when not asked)
 
 
-def forward_steps(root: Value) -> Iterator[ForwardStep]:
+def forward_steps(root: Value, tangents: Mapping[Value, float] | None = None) -> Iterator[ForwardStep]:
     """The forward pass that built ``root``, one op node at a time, parents first.
 
     The values were computed when the graph was built; this walks them in the
     order a person would compute them by hand. Leaves have no step (their value
     is given), so there is one step per node that has parents.
+
+    With ``tangents`` (a seed per input that moves, e.g. ``{x: 1.0}``), each
+    step also carries its forward-mode tangent: the node's derivative along
+    that direction (``autograd.forward``), beside its value.
     """
+    swept = None
+    if tangents is not None:
+        from .forward import forward_sweep  # forward builds on this module
+
+        swept = forward_sweep(root, tangents)
     index = 0
     for node in topological_order(root):
         if node.is_leaf:
             continue
-        yield ForwardStep(index, node, tuple(p.data for p in node.parents), node.data)
+        tangent = None if swept is None else swept[node]
+        yield ForwardStep(index, node, tuple(p.data for p in node.parents), node.data, tangent)
         index += 1
 
 

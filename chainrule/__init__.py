@@ -21,7 +21,11 @@ from .autograd import (
     Value,
     backward_steps,
     forward_steps,
+    grad,
     gradcheck,
+    hessian,
+    hvp,
+    jvp,
     numerical_grad,
     parse,
     paths,
@@ -46,5 +50,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "MLP", "SGD", "Adam", "Layer", "Module", "Neuron", "Value", "__version__", "backward_steps", "fit",
-    "forward_steps", "gradcheck", "numerical_grad", "parse", "paths", "topological_order", *_VIZ_NAMES,
+    "forward_steps", "grad", "gradcheck", "hessian", "hvp", "jvp", "numerical_grad",
+    "parse", "paths", "topological_order", *_VIZ_NAMES,
 ]

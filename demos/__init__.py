@@ -21,4 +21,8 @@ DEMOS = (
     "exercise_5_3_gradcheck",
     "exercise_5_4_vanishing",
     "moons",
+    "forward_reverse",
+    "second_derivatives",
+    "newton",
+    "gradient_penalty",
 )

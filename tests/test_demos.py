@@ -215,6 +215,73 @@ def test_moons(demo):
     assert ran.number("compiled.max_weight_diff") < 1e-9
 
 
+def test_forward_reverse(demo):
+    ran = demo("forward_reverse")
+    sizes = [int(s) for s in ran.facts["many_inputs.sizes"].split(",")]
+    assert len(sizes) >= 3
+    # n inputs: n products, n tanh, one sum, one square; forward mode sweeps it n times, reverse once.
+    nodes = [2 * n + 2 for n in sizes]
+    assert ran.facts["many_inputs.forward_ops"] == ",".join(str(n * k) for n, k in zip(sizes, nodes, strict=True))
+    assert ran.facts["many_inputs.reverse_ops"] == ",".join(map(str, nodes))
+    # m outputs over a trunk of 10 x (product, sin): forward sweeps the whole graph once, reverse once per
+    # output over the trunk and the output's own product and sin.
+    assert ran.facts["many_outputs.forward_ops"] == ",".join(str(20 + 2 * m) for m in sizes)
+    assert ran.facts["many_outputs.reverse_ops"] == ",".join(str(22 * m) for m in sizes)
+    for key in ("many_inputs", "many_outputs"):
+        assert ran.flag(f"{key}.counts_match_the_graph")
+        assert ran.number(f"{key}.max_rel_diff") < 1e-12
+
+
+def test_second_derivatives(demo):
+    ran = demo("second_derivatives")
+    t = math.tanh(0.5)
+    s = sigmoid(0.5)
+    assert ran.number("tanh.second_at_0.5") == pytest.approx(-2 * t * (1 - t * t), rel=1e-14)
+    assert ran.number("sigmoid.second_at_0.5") == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-14)
+    for name in ("tanh", "sigmoid"):
+        assert ran.number(f"{name}.points") >= 9
+        assert ran.number(f"{name}.closed_form_max_rel_diff") < 1e-12
+        assert ran.number(f"{name}.central_max_rel_diff") < 1e-7
+        ops = ran.facts[f"{name}.second_graph_ops"].split(",")
+        assert ops[0] == name and len(ops) >= 4  # the function's own node, then the derivative's nodes
+    assert [p.name for p in ran.written if p.suffix == ".svg"] == [
+        "tanh-first.svg", "tanh-second.svg", "sigmoid-first.svg", "sigmoid-second.svg"]
+
+
+def test_newton(demo):
+    ran = demo("newton")
+    for key in ("one_d", "two_d"):
+        assert ran.number(f"{key}.newton_steps") < ran.number(f"{key}.descent_steps"), key
+    assert ran.number("one_d.newton_steps") <= 8  # quadratic convergence: a handful of steps
+    assert ran.number("two_d.newton_steps") <= 15
+    assert ran.number("one_d.newton_final") == pytest.approx(math.log(2.0), rel=1e-12)
+    x, y = (float(v) for v in ran.facts["two_d.newton_final"].split(","))
+    assert math.hypot(x - 1.0, y - 1.0) < 1e-9
+    # f = (1 - x)^2 + 5 (y - x^2)^2: f_xx = 2 - 20 (y - x^2) + 40 x^2, f_xy = -20 x, f_yy = 10 at (1, 1)
+    assert [float(v) for v in ran.facts["two_d.hessian_at_minimum"].split(",")] == pytest.approx(
+        [42.0, -20.0, -20.0, 10.0], rel=1e-14)
+
+
+def test_gradient_penalty(demo):
+    ran = demo("gradient_penalty")
+    points = [(-1.5, -0.9), (-0.7, -0.5), (0.0, 0.1), (0.6, 0.6), (1.2, 0.8), (2.0, 0.9)]
+    w0, w1, w2 = 0.3, -0.2, 0.5
+    g = [0.0, 0.0, 0.0]  # dL/dw by hand: L = mean (w2 t - y)^2 with t = tanh(w0 x + w1)
+    for x, y in points:
+        t = math.tanh(w0 * x + w1)
+        r = 2 * (w2 * t - y) / len(points)
+        g[0] += r * w2 * (1 - t * t) * x
+        g[1] += r * w2 * (1 - t * t)
+        g[2] += r * t
+    assert ran.number("P") == pytest.approx(sum(v * v for v in g), rel=1e-12)
+    assert ran.number("chain_rule_max_rel_diff") < 1e-12
+    assert ran.number("central_max_rel_diff") < 1e-6
+    assert ran.number("hessian_max_asymmetry") < 1e-12
+    for key in ("plain", "penalised"):
+        assert ran.number(f"{key}.last_loss") < ran.number(f"{key}.first_loss")
+    assert ran.number("penalised.last_grad_norm") < ran.number("plain.last_grad_norm")
+
+
 # --- how a demo is started ----------------------------------------------------------------------
 
 
@@ -248,8 +315,9 @@ def test_help_names_the_flags(tmp_path):
 def test_the_teaching_guide_names_every_demo_and_its_pictures_exist():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     guide = readme[readme.index("## Teaching with chainrule"):readme.index("## The engine")]
+    pages = "".join(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))
     for name in DEMOS:
-        assert f"demos.{name}" in guide, name
+        assert f"demos.{name}" in guide or f"demos.{name}" in pages, name  # the README's guide, or a docs page
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", guide)
     assert {"docs/stepper.png", "docs/moons.png"} <= set(pictures)
     assert any(p.endswith(".svg") for p in pictures)

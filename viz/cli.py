@@ -18,6 +18,7 @@ import argparse
 import math
 import os
 import sys
+import time
 import unicodedata
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from chainrule.autograd import ExpressionError, count_paths, gradcheck
 from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import atomic_write, is_stream, resolve_target
+from chainrule.autograd.forward import forward_sweep, jacobian_forward, jacobian_reverse, nodes_below
 from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.autograd.names import display_names
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
@@ -37,7 +39,7 @@ from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
-from .tables import forward_table, label, num, step_table, table
+from .tables import formula, forward_table, label, num, step_table, table
 from .training import training_html
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
@@ -563,6 +565,91 @@ def vanish_page(activations: list[str], args: argparse.Namespace, path: Path) ->
     atomic_write(path, side_by_side_html("Vanishing gradients, drawn", caption, panels))
 
 
+# --- modes: forward mode beside reverse mode ---------------------------------------------------
+
+
+def run_modes(args: argparse.Namespace) -> int:
+    expression = build(args.formula, args.at)
+    inputs = list(expression.variables.values())
+    if not inputs:
+        raise UsageError("the formula has no inputs to differentiate by: give it names and values with --at")
+    outputs = modes_outputs(expression, args.outputs)
+    names = [label(x) for x in inputs]
+    out_names = [label(y) for y in outputs]
+    n, m = len(inputs), len(outputs)
+    print(f"{m} output{'s' * (m != 1)} ({', '.join(out_names)}) of {n} input{'s' * (n != 1)} "
+          f"({', '.join(names)}): the Jacobian, {m} x {n}, found both ways.\n")
+
+    forward, forward_time = timed(lambda: jacobian_forward(outputs, inputs))
+    reverse, reverse_time = timed(lambda: jacobian_reverse(outputs, inputs))
+    rows = [
+        ("forward", f"{forward.sweeps} (one per input)", f"{forward.ops:,}", f"{forward_time * 1e6:.1f} us"),
+        ("reverse", f"{reverse.sweeps} (one per output)", f"{reverse.ops:,}", f"{reverse_time * 1e6:.1f} us"),
+    ]
+    print(table(("mode", "sweeps", "ops evaluated", "time (best of 5)"), rows), end="\n\n")
+
+    cells, worst = [], 0.0
+    for i, y in enumerate(out_names):
+        for j, x in enumerate(names):
+            f, r = forward.jacobian[i][j], reverse.jacobian[i][j]
+            worst = max(worst, abs(f - r) / max(abs(f), abs(r), 1e-300)) if f != r else worst
+            cells.append((f"d{y}/d{x}", num(f), num(r)))
+    print(table(("derivative", "forward", "reverse"), cells))
+    same = "the same numbers" if worst == 0.0 else f"equal within a relative {worst:.1e} (rounding)"
+    print(f"both ways: {same}\n")
+    cheaper = "reverse" if reverse.ops < forward.ops else "forward" if forward.ops < reverse.ops else "neither"
+    print(f"Cheaper here: {cheaper}. Forward mode pays one sweep per input, reverse mode one per output:")
+    print("a loss has many inputs and one output, which is why training runs backward.\n")
+
+    first = inputs[0]
+    tangents = forward_sweep(outputs, {first: 1.0})
+    print(f"One forward sweep, seeded with d{names[0]} = 1: each node's tangent d(node)/d{names[0]} beside "
+          "its value")
+    steps = [(label(node), formula(node), num(node.data), num(tangents[node]))
+             for node in nodes_below(outputs)]
+    print(table(("node", "computed as", "value", f"tangent d/d{names[0]}"), steps))
+    return 0
+
+
+def modes_outputs(expression: autograd.Expression, text: str | None) -> list[autograd.Value]:
+    """The outputs ``--outputs h,L`` names (assigned names of the formula), or the formula's output."""
+    if not text:
+        return [expression.output]
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    missing = [name for name in wanted if name not in expression.nodes]
+    if missing or not wanted:
+        known = ", ".join(expression.nodes) or "none (assign with name = ...)"
+        raise UsageError(f"--outputs: {', '.join(map(shown, missing)) or '(none given)'} is not an assigned name "
+                         f"of the formula; its names are {known}")
+    return [expression.nodes[name] for name in wanted]
+
+
+def timed(work, repeat: int = 5):
+    """``work()``'s result and its best time over ``repeat`` runs, in seconds."""
+    best, result = math.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def add_modes(sub) -> None:
+    p = _command(sub, "modes", "forward mode beside reverse mode: sweeps counted", """\
+The Jacobian of a formula (d each output / d each input) found two ways.
+Forward mode pushes a tangent from one input up through the graph: one sweep
+gives one column, so n inputs take n sweeps. Reverse mode sends gradients
+down from one output: one sweep gives one row, so m outputs take m sweeps.
+Prints both tables of numbers (they agree), the ops each way evaluated, the
+time it took, and one forward sweep with each node's tangent beside its value.""", """\
+examples:
+  chainrule modes "z = w*x + b; L = (y - sigmoid(z))**2" --at w=0.8,x=1.5,b=0.1,y=1
+  chainrule modes "s = sin(x); a = s*x; b = s + x; c = exp(s)" --at x=0.5 --outputs a,b,c""", run_modes)
+    _formula_arguments(p)
+    p.add_argument("--outputs", metavar="NAME,...",
+                   help="differentiate these assigned names (default: the formula's output)")
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 AT_HELP = "the inputs' values, as in x=1.5,w=0.8 (repeat --at or separate with commas)"
@@ -829,19 +916,6 @@ examples:
     return p
 
 
-COMMANDS = (
-    add_tour_command,
-    add_graph_command,
-    add_steps_command,
-    add_handout_command,
-    add_paths_command,
-    add_check_command,
-    add_train_command,
-    add_vanish_command,
-    add_serve,
-)
-
-
 # --- serve -------------------------------------------------------------------------------------
 
 
@@ -885,7 +959,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         serve(args.host, args.port, args.classroom)
     except OSError as e:
-        raise UsageError(f"cannot listen on {shown(args.host)}:{args.port}: {e.strerror or e}") from None
+        raise UsageError(f"cannot listen on {printable(args.host)}:{args.port}: {e.strerror or e}") from None
     return 0
 
 
@@ -895,6 +969,20 @@ def run_serve(args: argparse.Namespace) -> int:
 def fail(message: str) -> int:
     print(f"chainrule: {message}", file=sys.stderr)
     return 2
+
+
+COMMANDS = (
+    add_tour_command,
+    add_graph_command,
+    add_steps_command,
+    add_handout_command,
+    add_paths_command,
+    add_check_command,
+    add_train_command,
+    add_vanish_command,
+    add_modes,
+    add_serve,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

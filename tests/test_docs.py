@@ -143,13 +143,19 @@ def test_the_readme_is_a_front_door():
         assert f"(docs/{page}.md" in text, page
 
 
-def test_every_link_in_the_readme_reaches_a_file():
+def test_every_link_in_the_readme_reaches_a_file_and_its_heading():
+    from markdown.extensions.toc import slugify  # the site's own anchors (MkDocs' toc extension)
+
     text = README.read_text(encoding="utf-8")
     targets = re.findall(r"\]\(([^)\s]+)\)", text)
-    local = [t.split("#")[0] for t in targets if not t.startswith(("http://", "https://", "#"))]
-    assert local
+    local = [t for t in targets if not t.startswith(("http://", "https://", "#"))]
+    assert any("#" in t for t in local)
     for target in local:
-        assert (ROOT / target).exists(), target
+        path, _, anchor = target.partition("#")
+        assert (ROOT / path).exists(), target
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (ROOT / path).read_text(encoding="utf-8"), re.M)
+            assert anchor in {slugify(heading, "-") for heading in headings}, target
 
 
 def test_the_readme_repeats_the_lesson_plan_and_the_benchmark_exactly():

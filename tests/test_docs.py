@@ -128,6 +128,8 @@ def test_pending_pages_leave_the_nav_only_while_missing(tmp_path):
     }
     nav = docs_hooks.on_config(config)["nav"]
     assert nav == [{"Home": "index.md"}, {"Ops": "ops.md"}]  # live.md is pending and missing; index.md is ours
+    nested = [{"Pages": [{"Live": "live.md"}, "stepper.md", {"Ops": "ops.md"}]}, "live.md"]
+    assert docs_hooks.without(nested, {"live.md", "stepper.md"}) == [{"Pages": [{"Ops": "ops.md"}]}]
 
 
 # --- the README, the front door -----------------------------------------------------------------------

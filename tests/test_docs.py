@@ -98,6 +98,15 @@ def test_snippet_runs(index, snippet_runs):
     assert result.returncode == 0, f"snippet {index} of {WHERE[snippet]} failed:\n{snippet}\n{result.stderr}"
 
 
+def test_the_readme_tour_prints_what_the_readme_shows(snippet_runs):
+    text = README.read_text(encoding="utf-8")
+    tour, shown = re.search(r"## A tour in 20 lines\n\n```python\n(.*?)```\n\n```text\n(.*?)```", text, re.S).groups()
+    assert len(tour.splitlines()) <= 20
+    result = snippet_runs[SNIPPETS.index(tour)].result()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
+
+
 # --- the site ----------------------------------------------------------------------------------------
 
 

@@ -3,13 +3,14 @@
 #   make test   bootstrap .venv with the dev tools, run the whole test suite
 #   make bench  chainrule against micrograd, side by side (writes benchmarks/results.json)
 #   make lint   ruff
+#   make docs   the documentation site, built strictly into site/ (a broken link fails)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("chainrule needs Python 3.10 or newer") if sys.version_info < (3, 10) else None'
@@ -38,7 +39,10 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check autograd nn viz tests demos benchmarks
+	$(BIN)/ruff check autograd nn viz tests demos benchmarks chainrule docs_hooks.py
+
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) chainrule-out .pytest_cache .hypothesis
+	rm -rf $(VENV) chainrule-out site .pytest_cache .hypothesis

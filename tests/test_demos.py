@@ -307,19 +307,3 @@ def test_help_names_the_flags(tmp_path):
     assert result.returncode == 0
     for flag in ("--out", "--quick", "--seed"):
         assert flag in result.stdout
-
-
-# --- the teaching guide ---------------------------------------------------------------------------
-
-
-def test_the_teaching_guide_names_every_demo_and_its_pictures_exist():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    guide = readme[readme.index("## Teaching with chainrule"):readme.index("## The engine")]
-    pages = "".join(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))
-    for name in DEMOS:
-        assert f"demos.{name}" in guide or f"demos.{name}" in pages, name  # the README's guide, or a docs page
-    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", guide)
-    assert {"docs/stepper.png", "docs/moons.png"} <= set(pictures)
-    assert any(p.endswith(".svg") for p in pictures)
-    for picture in pictures:
-        assert (ROOT / picture).is_file(), picture

@@ -619,7 +619,7 @@ def modes_outputs(expression: autograd.Expression, text: str | None) -> list[aut
     missing = [name for name in wanted if name not in expression.nodes]
     if missing or not wanted:
         known = ", ".join(expression.nodes) or "none (assign with name = ...)"
-        raise UsageError(f"--outputs: {', '.join(map(shown, missing)) or '(none given)'} is not an assigned name "
+        raise UsageError(f"--outputs: {', '.join(map(printable, missing)) or '(none given)'} is not an assigned name "
                          f"of the formula; its names are {known}")
     return [expression.nodes[name] for name in wanted]
 

@@ -373,3 +373,16 @@ def test_params_must_be_inputs_of_the_graph():
 def test_quiz_kinds(quiz, kind):
     data = page_data(stepper_html(course().output, quiz=quiz))
     assert data["quiz"] == kind
+
+
+@pytest.mark.parametrize("doublings, text", [(60, "1,152,921,504,606,846,976"), (1100, "about 1.4 × 10^331")])
+def test_path_counts_are_shown_exactly_or_as_a_power_of_ten(doublings, text):
+    """2^60 paths is an exact integer on the page, 2^1100 a power of ten: never a rounded float or infinity."""
+    x = Value(1e-320, name="x")  # small, so 2^1100 times it is still a float
+    node = x
+    for _ in range(doublings):
+        node = node + node  # every addition doubles the paths from the top down to x
+    assert 2**60 == 1_152_921_504_606_846_976
+    page = stepper_html(node * 0.5, forward=False)
+    shown = {json.loads(f'"{m}"') for m in re.findall(r'"countText":\s*"([^"]*)"', page)}
+    assert text in shown

@@ -46,6 +46,7 @@ from chainrule.autograd import (
     topological_order,
 )
 from chainrule.autograd.files import atomic_write
+from chainrule.autograd.graph import count_text
 from chainrule.autograd.graph import path_counts as paths_to_each
 from chainrule.autograd.names import display_names, operand_rules
 
@@ -316,7 +317,8 @@ def _global_forms(root: Value, order: list[Value], index: dict[Value, int]) -> l
     listing = len(order) <= PATH_LISTING_MAX_NODES
     forms = []
     for i, node in enumerate(order):
-        form: dict = {"count": counts[i], "paths": None, "why": ""}
+        # The count as text (exact, or "about 1.4 × 10^331"): a JavaScript number would round it or give Infinity.
+        form: dict = {"count": min(counts[i], 2**53), "countText": count_text(counts[i]), "paths": None, "why": ""}
         if not listing:
             form["why"] = "large graph"
         elif counts[i] > PATH_LIMIT:
@@ -327,7 +329,7 @@ def _global_forms(root: Value, order: list[Value], index: dict[Value, int]) -> l
             try:
                 found = paths(root, node, limit=PATH_LIMIT)
             except TooManyPaths as e:  # cannot happen with counts[i] <= PATH_LIMIT, but say so if it does
-                form["count"], form["why"] = e.count, "too many"
+                form["count"], form["countText"], form["why"] = min(e.count, 2**53), count_text(e.count), "too many"
             else:
                 form["paths"] = [
                     {

@@ -738,7 +738,7 @@
     const form = DATA.paths[i];
     const box = el("div", {class: "form global"}, el("h3", {}, "Global form: a sum over paths from " + label(ROOT)));
     box.append(el("p", {class: "math"}, dL(i) + " = \u03a3 over paths of the product of the local derivatives along it"));
-    const count = form.count.toLocaleString("en");
+    const count = form.countText;  // exact, or "about 1.4 × 10^331": never a rounded float
     if (!form.paths) {
       const why = {
         "too many": "more than " + DATA.pathLimit + " to list here",
@@ -759,7 +759,7 @@
       list.append(el("li", {class: "path"}, el("div", {class: "route"}, route),
         el("div", {}, factors + " = ", num(path.product, "product"))));
     }
-    box.append(el("p", {class: "path-count"}, form.count === 1 ? "1 path:" : form.count + " paths:"), list,
+    box.append(el("p", {class: "path-count"}, form.count === 1 ? "1 path:" : count + " paths:"), list,
       el("p", {class: "sum"}, "sum = ", num(sum, "global-sum")));
     return box;
   }

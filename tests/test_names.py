@@ -66,7 +66,11 @@ def test_every_op_row_is_written_with_its_operands():
         parents = [p, q] if op.arity == 2 else [p] if op.arity == 1 else [p, q, Value(0.2, name="r")]
         if symbol == "cross_entropy":
             continue  # its text is written per logit (z_i), with no letters to fill
-        node = autograd.apply(op, parents)
+        if op.params and not op.defaults:  # a ** k: the number is given as a formula gives it
+            parents = parents[: op.arity]
+            node = autograd.call(op, *parents, 3.0)
+        else:
+            node = autograd.apply(op, parents)
         names = display_names(topological_order(node))
         texts = operand_rules(node, names)
         assert len(texts) == len(parents), symbol

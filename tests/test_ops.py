@@ -271,7 +271,7 @@ def test_an_op_registered_at_run_time_works_everywhere(registered):
     y.backward()
     assert x.grad == 4 * 1.5**3  # closed form of d(x^4)/dx
     steps = list(autograd.backward_steps(y))
-    assert steps[-1].rule == "d cube(a)/da = 3*a^2" and steps[-1].edges[0].local == 3 * 1.5**2
+    assert steps[-1].rule == "d cube(x)/dx = 3*x^2" and steps[-1].edges[0].local == 3 * 1.5**2
     found = autograd.paths(y, x)
     assert len(found) == 2 and math.fsum(p.product for p in found) == pytest.approx(4 * 1.5**3, rel=1e-15)
     assert autograd.gradcheck(lambda: x.cube() * x, [x]).ok
@@ -434,7 +434,8 @@ def test_powers_by_inf_and_nan_have_rule_text_and_steps(k):
     assert autograd.rule_text(out).startswith(f"d(a**{k!r})/da = {k!r}*a^")
     (step,) = list(autograd.backward_steps(out))
     out.backward()
-    assert step.rule == autograd.rule_text(out)
+    # the step writes the same rule with the real operand (here the unnamed leaf, const1) for the letter a
+    assert step.rule == f"d(const1**{k!r})/dconst1 = {k!r}*const1^{k - 1!r}"
     assert (math.isnan(x.grad) and math.isnan(step.edges[0].local)) or x.grad == step.edges[0].local
 
 

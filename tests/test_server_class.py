@@ -253,7 +253,9 @@ async def a_class_of(n: int, base: str, port: int, secret: str) -> dict:
             await asyncio.gather(*(ws.send(json.dumps({"type": "answer", "value": a}))
                                    for ws, a in zip(students, answers, strict=True)))
             last_answer = time.monotonic()
-            view = await receive(teacher, question_is("open", answered=n))
+            # the flooder among the hostile clients answers once too, before or after the class:
+            # the teacher's view may show n or n + 1 answers, so wait for at least n
+            view = await receive(teacher, lambda m: question_is("open")(m) and m["question"]["answered"] >= n)
             delay = time.monotonic() - last_answer
             # each student sees their own answer acknowledged; a second answer is refused
             await asyncio.gather(*(receive(ws, question_is("open", answered=True)) for ws in students))
@@ -285,9 +287,11 @@ def test_two_hundred_students_and_hostile_clients(capsys):
 
     z = course_grads()["z"]
     q = result["view"]["question"]
-    assert q["answered"] == STUDENTS and q["rightCount"] == STUDENTS // 2
+    flooder = q["answered"] - STUDENTS  # 1 if the flooder's one answer was counted before this view
+    assert flooder in (0, 1) and q["rightCount"] == STUDENTS // 2
     bars = {bar["value"]: (bar["count"], bar["right"]) for bar in q["bars"]}
-    assert bars == {f"{z:.4g}": (100, True), "0.5": (50, False), "-0.25": (50, False)}
+    assert bars == {f"{z:.4g}": (100, True), "0.5": (50, False), "-0.25": (50, False)} | (
+        {"1": (1, False)} if flooder else {})
     assert q["commonWrong"] in ("0.5", "-0.25")
     assert result["refusal"]["text"] == "you have already answered this question"
     # the flooder's 500 answers count once, as its one answer; the impostor added nothing

@@ -95,7 +95,7 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 ASSETS = {"serve.js": "text/javascript", "serve.css": "text/css", "class.css": "text/css",
           "class_common.js": "text/javascript", "class_student.js": "text/javascript",
-          "class_teacher.js": "text/javascript"}
+          "class_teacher.js": "text/javascript", "forms.js": "text/javascript"}
 
 
 def page(name: str) -> HTMLResponse:

@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const { $, connect, loadGraph, paintSteps } = window.chainruleClass;
+  const { readValues, errorText } = window.chainruleForms;
   const secret = location.pathname.split("/").filter(Boolean).pop();
   let view = null;
 
@@ -10,18 +11,6 @@
   $("csv").href = `/teach/${secret}/results.csv`;
 
   const link = connect("/ws/teach/" + secret, () => {}, receive);
-
-  function readValues(text) {
-    const at = {};
-    for (const part of text.split(",")) {
-      if (!part.trim()) continue;
-      const [name, value] = part.split("=");
-      // A value that is not a number goes as typed, so the server's refusal can quote it.
-      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
-      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
-    }
-    return at;
-  }
 
   $("load").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -43,12 +32,7 @@
     } else if (message.type === "notice") {
       $("notice").textContent = message.text;
     } else if (message.type === "error") {
-      let text = message.error;
-      if (message.line) {
-        const pad = " ".repeat(Math.max(0, message.column - 1));
-        text = `line ${message.line}, column ${message.column}: ${message.error}\n${message.text}\n${pad}^`;
-      }
-      $("error").textContent = text;
+      $("error").textContent = errorText(message);
       $("error").hidden = false;
     } else if (message.type === "view") {
       view = message;

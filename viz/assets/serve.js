@@ -4,31 +4,12 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
+  const { readValues, errorText } = window.chainruleForms;
   let paths = {};
-
-  function readValues(text) {
-    const at = {};
-    for (const part of text.split(",")) {
-      if (!part.trim()) continue;
-      const [name, value] = part.split("=");
-      // A value that is not a number goes as typed, so the server's refusal can quote it.
-      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
-      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
-    }
-    return at;
-  }
 
   function showError(body) {
     const box = $("error");
-    let text = body.error;
-    if (body.line) {
-      text = `error in the formula at line ${body.line}, column ${body.column}: ${body.error}`;
-      if (body.text) {
-        const pad = Array.from(body.text.slice(0, body.column - 1)).map((c) => (c === "\t" ? "\t" : " ")).join("");
-        text += `\n    ${body.text}\n    ${pad}^`;
-      }
-    }
-    box.textContent = text;
+    box.textContent = errorText(body);
     box.hidden = false;
   }
 

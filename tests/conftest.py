@@ -4,6 +4,8 @@
   included) checks the same cases.
 * ``require(what)`` skips a test when an optional tool is missing on a
   laptop, but fails it when CI=true: in CI every tool must be there.
+* ``browser``: Debian's Chromium driven by Playwright, one per test module,
+  started with the flags a shared, offline machine needs.
 """
 
 from __future__ import annotations
@@ -39,3 +41,21 @@ def require(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{message}, and CI=true: .ci/run must install it")
     pytest.skip(message)
+
+
+#: Chromium's flags here: no sandbox (CI runs as root), no GPU, and nothing that calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (Playwright's sync API), closed after it."""
+    require("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield chromium
+        chromium.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -205,26 +204,19 @@ def test_a_graph_without_nn_names_is_refused_with_advice():
         to_dot(42, view="neurons")
 
 
-def test_mlp_2_16_16_1_is_readable_at_1920x1080(tmp_path):
+def test_mlp_2_16_16_1_is_readable_at_1920x1080(tmp_path, browser):
     """Every label of a neuron and input is at least 12 px tall at the browser's default zoom."""
-    require("chromium")
     require("dot")
-    from playwright.sync_api import sync_playwright
-
     model = MLP(2, [16, 16, 1], seed=0)
     loss = (model([0.3, -0.7]) - 1.0) ** 2
     loss.backward()
     page_file = tmp_path / "net.svg"
     render(to_dot(loss, view="neurons", heat="grad"), page_file)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=args, headless=True)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(page_file.as_uri())
-        heights = page.evaluate("""() => [...document.querySelectorAll('g.node text')]
-            .map(t => t.getBoundingClientRect().height)""")
-        browser.close()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(page_file.as_uri())
+    heights = page.evaluate("""() => [...document.querySelectorAll('g.node text')]
+        .map(t => t.getBoundingClientRect().height)""")
+    page.close()
     # two lines per input, at least a name, an out and a grad line per neuron, three for the loss
     assert len(heights) >= 2 * 2 + 33 * 3 + 3
     assert min(heights) >= 12

@@ -13,13 +13,11 @@ import csv
 import io
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from chainrule.viz.stepper import stepper_html
-from conftest import require
 from playwright.sync_api import expect
 from test_server import Running
 from test_server_class import AT, COURSE, course_grads
@@ -28,22 +26,10 @@ from chainrule import autograd
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 MARKUP = "<script>alert(1)</script>"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    require("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

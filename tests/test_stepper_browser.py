@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from chainrule.autograd import Value
 from chainrule.viz.stepper import stepper_html
-from conftest import require
 
 from chainrule import autograd
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 COURSE = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
 AT = {"x": 1.5, "w": 0.8, "b": 0.1, "y": 1.0}
 MULTI = "u = a*b; v = u + a; L = v*u"
@@ -57,17 +53,6 @@ def big_graph() -> Value:
         v = (v * Value(0.9, name=f"w{i}") + Value(0.01, name=f"b{i}")).tanh()
     return v
 
-
-@pytest.fixture(scope="module")
-def browser():
-    require("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS,
-                                              headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

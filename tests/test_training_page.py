@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,12 +20,8 @@ from pathlib import Path
 import pytest
 from chainrule.viz import training_html
 from chainrule.viz.drawing import num
-from conftest import require
 
 from chainrule import autograd, nn
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 def close(a: float, b: float, rel: float = 1e-9) -> bool:
@@ -103,16 +98,6 @@ def test_the_page_needs_a_recording_and_the_trained_model(run, tmp_path):
 
 # --- in Chromium ------------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def browser():
-    require("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def predicted_colours(model: nn.MLP, flat, box, size, points):

@@ -45,6 +45,23 @@ class Demo:
         self.wrote(path, what)
         return path
 
+    def save_figure(self, fig, filename: str, what: str, legend_size: float | None = None) -> Path:
+        """Save a matplotlib figure into the output folder and say what it shows.
+
+        With ``legend_size``, every panel first gets a light grid and its legend
+        in that font size, the finish most of the demos' plots share.
+        """
+        from chainrule.viz.plots import save_figure  # matplotlib loads only for demos that draw
+
+        if legend_size is not None:
+            for ax in fig.axes:
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize=legend_size)
+        path = self.path(filename)
+        save_figure(fig, path)
+        self.wrote(path, what)
+        return path
+
     def fact(self, name: str, value) -> None:
         """Record one checkable result; floats keep enough digits to compare with a tolerance."""
         if isinstance(value, bool):

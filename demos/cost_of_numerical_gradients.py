@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from chainrule.autograd import numerical_grad
 from chainrule.autograd.gradcheck import relative_error
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import table
 
 from chainrule import nn
@@ -115,8 +115,7 @@ def main(argv: list[str] | None = None) -> None:
            title="The cost of a gradient")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    save_figure(fig, demo.path("cost.png"))
-    demo.wrote(demo.path("cost.png"), "time against n, log-log: numerical grows with n, backprop far lower")
+    demo.save_figure(fig, "cost.png", "time against n, log-log: numerical grows with n, backprop far lower")
 
     demo.fact("param_counts", ",".join(str(n) for n in sizes))
     demo.fact("forward_passes_are_2n", passes_ok)

@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from chainrule.autograd import Value, count_paths, exp, topological_order
 from chainrule.autograd.gradcheck import relative_error
 from chainrule.viz import render
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import num, step_table, table
 
 from demos.common import central_difference, heading, run, start
@@ -121,10 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     sigmoid_slope = [math.exp(-abs(x)) / (1 + math.exp(-abs(x))) ** 2 for x in fine]
     ax.plot(fine, sigmoid_slope, "--", color="#dc2626", label="sigmoid's slope (at most 1/4)")
     ax.set(xlabel="x", title="tanh and its derivative")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    save_figure(fig, demo.path("tanh.png"))
-    demo.wrote(demo.path("tanh.png"), "tanh, its slope and the numerical slopes on top")
+    demo.save_figure(fig, "tanh.png", "tanh, its slope and the numerical slopes on top", legend_size=8)
     print(f"\nAt x = 2 the slope is already {num(1 - math.tanh(2) ** 2)}; at x = 4 it is "
           f"{num(1 - math.tanh(4) ** 2)}.")
     demo.finish()

@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chainrule.autograd import OPS, count_paths, gradcheck, topological_order
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import table
 
 from chainrule import nn
@@ -82,8 +82,7 @@ def plot_errors(demo, report, bad, reaches, params) -> None:
            ylabel="relative error", title="Gradient check, parameter by parameter")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="center right")
-    save_figure(fig, demo.path("gradcheck.png"))
-    demo.wrote(demo.path("gradcheck.png"), "each parameter's relative error, healthy and broken")
+    demo.save_figure(fig, "gradcheck.png", "each parameter's relative error, healthy and broken")
 
 
 def main(argv: list[str] | None = None) -> None:

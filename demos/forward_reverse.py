@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from chainrule.autograd import Value, topological_order
 from chainrule.autograd.forward import jacobian_forward, jacobian_reverse
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import table
 
 from chainrule import autograd
@@ -144,8 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_xticks([], minor=True)  # the sizes themselves, not log-scale clutter between them
         ax.grid(alpha=0.3)
         ax.legend()
-    save_figure(fig, demo.path("modes.png"))
-    demo.wrote(demo.path("modes.png"), "ops evaluated by each mode, for both shapes of Jacobian")
+    demo.save_figure(fig, "modes.png", "ops evaluated by each mode, for both shapes of Jacobian")
     demo.finish()
 
 

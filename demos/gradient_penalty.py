@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from chainrule.autograd import Value, grad, hessian, numerical_grad
 from chainrule.autograd.gradcheck import relative_error
 from chainrule.viz import render
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import num, table
 
 from chainrule import autograd
@@ -135,11 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         right.semilogy([h[1] for h in history], color=color, label=label)
     left.set(xlabel="step", ylabel="L", title="The loss")
     right.set(xlabel="step", ylabel="|dL/dw|", title="The gradient's size (P = its square)")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    save_figure(fig, demo.path("penalty.png"))
-    demo.wrote(demo.path("penalty.png"), "L and |dL/dw| per step, with and without the penalty")
+    demo.save_figure(fig, "penalty.png", "L and |dL/dw| per step, with and without the penalty", legend_size=8)
     demo.finish()
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import table
 
 from chainrule import nn
@@ -215,8 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     ax.set(xlabel="step", ylabel="mse loss", title="Same weights, same steps: the curves coincide")
     ax.grid(alpha=0.3)
     ax.legend()
-    save_figure(fig, demo.path("loss.png"))
-    demo.wrote(demo.path("loss.png"), "both loss curves, one on top of the other")
+    demo.save_figure(fig, "loss.png", "both loss curves, one on top of the other")
 
     demo.fact("steps", steps)
     demo.fact("max_grad_diff", worst_grad)

@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chainrule.autograd import Value, grad, hessian
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import table
 
 from demos.common import heading, run, start
@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     right.plot([1.0], [1.0], "k*", markersize=10)
     right.set(xlabel="x", ylabel="y", title="2-D: the paths in the valley")
     right.legend(fontsize=8, loc="upper left")
-    save_figure(fig, demo.path("newton.png"))
-    demo.wrote(demo.path("newton.png"), "distance to the minimum per iteration, and the 2-D paths")
+    demo.save_figure(fig, "newton.png", "distance to the minimum per iteration, and the 2-D paths")
     demo.finish()
 
 

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from chainrule.autograd import Value, grad, topological_order
 from chainrule.autograd.gradcheck import relative_error
 from chainrule.viz import render
-from chainrule.viz.plots import new_figure, save_figure
+from chainrule.viz.plots import new_figure
 from chainrule.viz.tables import num, table
 
 from demos.common import central_difference, heading, run, start
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         ax.plot(grid, [d[3].data for d in triples], color="#dc2626", label="second derivative (grad of grad)")
         ax.axhline(0.0, color="#9ca3af", linewidth=0.8)
         ax.set(xlabel="x", title=name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    save_figure(fig, demo.path("curves.png"))
-    demo.wrote(demo.path("curves.png"), "each function with its first and second derivative")
+    demo.save_figure(fig, "curves.png", "each function with its first and second derivative", legend_size=8)
     demo.finish()
 
 

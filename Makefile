@@ -39,7 +39,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check autograd nn viz tests demos benchmarks chainrule docs_hooks.py
+	$(BIN)/ruff check autograd nn viz tests demos benchmarks chainrule
 
 docs: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict

@@ -122,25 +122,6 @@ def test_the_site_builds_strictly(tmp_path):
         assert built.is_file(), page.name
 
 
-def test_pending_pages_leave_the_nav_only_while_missing(tmp_path):
-    sys.path.insert(0, str(ROOT))
-    import docs_hooks
-
-    pending = docs_hooks.pending_pages(ROOT / "mkdocs.yml")
-    assert "ops.md" in pending and "teaching.md" not in pending
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "ops.md").write_text("# ops\n", encoding="utf-8")
-    config = {
-        "docs_dir": str(tmp_path / "docs"),
-        "config_file_path": str(ROOT / "mkdocs.yml"),
-        "nav": [{"Home": "index.md"}, {"Ops": "ops.md"}, {"Live": "live.md"}],
-    }
-    nav = docs_hooks.on_config(config)["nav"]
-    assert nav == [{"Home": "index.md"}, {"Ops": "ops.md"}]  # live.md is pending and missing; index.md is ours
-    nested = [{"Pages": [{"Live": "live.md"}, "stepper.md", {"Ops": "ops.md"}]}, "live.md"]
-    assert docs_hooks.without(nested, {"live.md", "stepper.md"}) == [{"Pages": [{"Ops": "ops.md"}]}]
-
-
 # --- the README, the front door -----------------------------------------------------------------------
 
 

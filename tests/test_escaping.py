@@ -45,7 +45,7 @@ from chainrule.viz import render, stepper_html, to_dot
 from chainrule.viz.frames import frame_dots
 from chainrule.viz.render import run_engine
 from conftest import require
-from test_stepper_browser import browser, open_page  # noqa: F401 - fixtures, used by name
+from test_stepper_browser import open_page  # noqa: F401 - a fixture, used by name
 
 from chainrule import autograd
 

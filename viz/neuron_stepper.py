@@ -62,7 +62,9 @@ def view_data(root: Value, order: list[Value]) -> tuple[dict, dict[str, list[int
     ``owner``: for each node index, the id of the circle or box that stands for it.
     """
     where = indices(order)
-    groups = {unit_id(name): ids for name, ids in members(root).items()}
+    found = members(root)
+    layer_first = sorted(found, key=lambda name: tuple(int(part[1:]) for part in name.split(".")))
+    groups = {unit_id(name): found[name] for name in layer_first}
     net = network(root)
     inputs = {where[x]: f"x{k + 1}" for k, xs in enumerate(net.inputs) for x in xs}
     owner: dict[int, str] = dict(inputs)

@@ -88,13 +88,12 @@ def test_a_neuron_opens_in_place_and_its_steps_play_with_the_engines_numbers(ope
           return Math.hypot(a.right - d.left, (a.top + a.bottom) / 2 - (d.top + d.bottom) / 2);
         }""", [stub["arrow"], stub["id"]])
         assert gap < 12, (stub, gap)
-    inside = [i for i in unit["nodes"]]
+    inside = list(unit["nodes"])
     played_inside = 0
     for p, expected in enumerate(positions):
         assert page.evaluate(f"window.chainrule.step({p})") == p
-        shown = page.evaluate("""(ids) => ids.map(i => {
-          const t = [...document.querySelectorAll('#v' + i + ' text')].reverse().find(t => t.textContent.startsWith('grad'));
-          return t.textContent; })""", inside)
+        shown = page.evaluate("""(ids) => ids.map(i => [...document.querySelectorAll('#v' + i + ' text')]
+          .reverse().find(t => t.textContent.startsWith('grad')).textContent)""", inside)
         for i, text in zip(inside, shown, strict=True):
             state, grad = expected[i]
             want = {"none": "grad \u2014", "partial": f"grad {g4(grad) if grad is not None else ''}\u2026",

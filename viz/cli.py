@@ -63,7 +63,7 @@ GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 PAGE_SUFFIXES = (".html", ".htm")
 #: train --html records about this many steps (every k-th of a longer run): 500 steps of MLP(2, [16, 16, 1])
-#: make a page of about 2.6 MB.
+#: make a page of about 2.6 MB, and 4.4 MB with the stepper pages it carries (viz.training).
 RECORDED_STEPS = 500
 
 

@@ -251,13 +251,17 @@
         if (n === 0) arrow.ends = [from, to];
       });
     }
+    // A weight's text that would sit on an open unit (its arrow passes under it) is hidden; hover the arrow.
+    const under = (x, y) => Array.from(opened).some((id) => Math.abs(x - centre[id].x) < expansion[id].w / 2 + 20 &&
+      Math.abs(y - centre[id].y) < expansion[id].h / 2 + 12);
     for (const label of labels) {
       const ends = label.arrow.ends;
-      const show = label.arrow.group.getAttribute("visibility") !== "hidden" && ends;
+      const x = ends ? ends[0].x + label.t * (ends[1].x - ends[0].x) : 0;
+      const y = ends ? ends[0].y + label.t * (ends[1].y - ends[0].y) : 0;
+      const over = opened.has(label.arrow.tail) || opened.has(label.arrow.head);
+      const show = label.arrow.group.getAttribute("visibility") !== "hidden" && ends && (over || !under(x, y));
       label.group.setAttribute("visibility", show ? "visible" : "hidden");
       if (!show) continue;
-      const x = ends[0].x + label.t * (ends[1].x - ends[0].x);
-      const y = ends[0].y + label.t * (ends[1].y - ends[0].y);
       label.group.setAttribute("transform", "translate(" + (x - label.box.cx).toFixed(2) + " " + (y - label.box.cy).toFixed(2) + ")");
     }
     frame();

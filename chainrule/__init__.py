@@ -39,7 +39,7 @@ except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
 
 # Names that live in chainrule.viz: imported on first use, so `import chainrule` stays light.
-_VIZ_NAMES = ("draw", "render", "save_frames", "step_frames", "stepper_html", "to_dot")
+_VIZ_NAMES = ("draw", "render", "save_frames", "step_frames", "stepper_html", "to_dot", "training_html")
 
 
 def __getattr__(name: str):

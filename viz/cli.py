@@ -63,7 +63,7 @@ GRAPH_SUFFIXES = (".svg", ".dot", ".gv", ".png", ".pdf")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 PAGE_SUFFIXES = (".html", ".htm")
 #: train --html records about this many steps (every k-th of a longer run): 500 steps of MLP(2, [16, 16, 1])
-#: make a page of about 2.6 MB.
+#: make a page of about 2.6 MB, and 4.4 MB with the stepper pages it carries (viz.training).
 RECORDED_STEPS = 500
 
 
@@ -308,14 +308,20 @@ def run_graph(args: argparse.Namespace) -> int:
 def run_steps(args: argparse.Namespace) -> int:
     target = writable(args.out, PAGE_SUFFIXES) if args.out is not None else None
     frames = frames_folder(args.frames) if args.frames else None
-    expression = build(args.formula, args.at)
-    root = expression.output
-    params = update_params(args, expression)
+    if args.mlp is not None:
+        root, title, params = network_point(args)
+    elif args.view == "neurons":
+        raise UsageError("--view neurons draws a network built by nn, and a formula has no neurons: give "
+                         "--mlp 2,3,1 (a network of 2 inputs, 3 hidden neurons and 1 output) instead of a formula")
+    else:
+        expression = build(args.formula, args.at)
+        root, title, params = expression.output, args.formula, update_params(args, expression)
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
-        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=args.formula,
-                                                   forward=args.forward, lr=args.lr, params=params))
+        refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=title,
+                                                   forward=args.forward, lr=args.lr, params=params,
+                                                   view=args.view))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
@@ -331,6 +337,56 @@ def run_steps(args: argparse.Namespace) -> int:
         count = f"{len(written)} files" if len(written) != 1 else "one file"
         print(f"wrote {count} into {frames}  (the backward pass as {args.format} frames, one per step)")
     return 0
+
+
+#: ``steps --mlp``: the largest network the page draws (one picture per neuron).
+MAX_STEPS_NEURONS = 64
+
+
+def network_point(args: argparse.Namespace):
+    """``steps --mlp 2,3,1``: an nn MLP (weights from --seed) and its squared error on one point.
+
+    The point is ``--at x1=..,x2=..,y=..`` (y1, y2, ... for several outputs); by default
+    the first point of the moons data set and its label. Returns (loss, title, params to update).
+    """
+    from chainrule import nn
+
+    if args.formula is not None:
+        raise UsageError("give either a formula or --mlp, not both")
+    if args.params is not None:
+        raise UsageError("--params names inputs of a formula; with --mlp, --lr updates every weight and bias")
+    try:
+        sizes = [int(part) for part in args.mlp.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise UsageError(f"--mlp {printable(args.mlp)}: give the inputs, any hidden widths and the outputs, "
+                         "as in 2,3,1")
+    if sum(sizes[1:]) > MAX_STEPS_NEURONS:
+        raise UsageError(f"--mlp {printable(args.mlp)}: at most {MAX_STEPS_NEURONS} neurons for the stepper "
+                         "(a picture per neuron); use chainrule train --html for larger networks")
+    nin, outs = sizes[0], sizes[-1]
+    X, y = nn.make_moons(2, noise=0.1, seed=args.seed)
+    names = [f"x{k + 1}" for k in range(nin)] + (["y"] if outs == 1 else [f"y{j + 1}" for j in range(outs)])
+    default = {f"x{k + 1}": (X[0][k] if k < 2 else 0.0) for k in range(nin)}
+    default.update({name: float(y[0]) for name in names[nin:]})
+    given = parse_at(args.at)
+    unknown = [name for name in given if name not in names]
+    if unknown:
+        raise UsageError(f"--at gives {', '.join(unknown)}, which the network does not use (its point: "
+                         f"{', '.join(names)})")
+    point = {**default, **given}
+    model = nn.MLP(nin, sizes[1:], activation=args.activation, seed=args.seed)
+    x = [autograd.Value(point[f"x{k + 1}"], name=f"x{k + 1}") for k in range(nin)]
+    out = model(x)
+    outputs = out if isinstance(out, list) else [out]
+    targets = [autograd.Value(point[name], name=name) for name in names[nin:]]
+    terms = [(t - o) ** 2 for t, o in zip(targets, outputs, strict=True)]
+    loss = terms[0] if len(terms) == 1 else autograd.sum(terms)
+    loss.name = "L"
+    at = ", ".join(f"{name} = {num(point[name])}" for name in names)
+    title = f"MLP({', '.join(map(str, sizes))}), seed {args.seed}: L = (y - out)^2 at {at}"
+    return loss, title, model.parameters() if args.lr is not None else None
 
 
 def frames_folder(text: str) -> Path:
@@ -725,7 +781,7 @@ def read_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
         args.formula, extras = extras[0], []
     if extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
-    if command is not None and args.formula is None:
+    if command is not None and args.formula is None and getattr(args, "mlp", None) is None:
         command.error("the following arguments are required: EXPR (a formula starting with -h or -o goes "
                       "after --)")
     return args
@@ -785,13 +841,29 @@ Print the forward values and the backward pass step by step: at each node the
 upstream gradient, and for each parent the local derivative, their product and
 the parent's grad before -> after. With -o, also write the stepper: one HTML
 file (no network needed) with Previous/Next, the arrow keys, and a click on
-any node to see its gradient as a sum over children and over paths.""", """\
+any node to see its gradient as a sum over children and over paths.
+
+Instead of a formula, --mlp 2,3,1 builds an nn network (2 inputs, a hidden
+layer of 3, 1 output; weights from --seed) and its squared error
+L = (y - out)^2 on one point (--at x1=0.5,x2=-1,y=1; by default the first
+point of the moons data). --view neurons draws it as neurons: click a neuron
+in the page to open it into its scalar nodes, where the steps play.""", """\
 examples:
   chainrule steps "c = a*b + a" --at a=2,b=-3
   chainrule steps "h = tanh(w*x + b)" --at w=0.5,x=2,b=-1 -o steps.html
-  chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz""", run_steps)
+  chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz
+  chainrule steps --mlp 2,3,1 --view neurons -o net.html
+  chainrule steps --mlp 2,3,1 --at x1=0.5,x2=-1,y=1 --activation tanh --view neurons -o net.html""", run_steps)
     _formula_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE.html", help="write the HTML stepper here")
+    p.add_argument("--view", choices=("scalar", "neurons"), default="scalar",
+                   help="the page's picture: scalar (a box per value, the default) or neurons (a circle per "
+                        "neuron, for --mlp)")
+    p.add_argument("--mlp", metavar="SIZES", help="a network instead of a formula: inputs, hidden widths, outputs, "
+                                                  "as in 2,3,1")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                   help="with --mlp: the hidden layers' activation (default: relu)")
+    p.add_argument("--seed", type=int, default=0, help="with --mlp: the seed of the weights and of the default point")
     _stepper_options(p)
     return p
 

@@ -114,17 +114,19 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     them; the graph's grads are put back as they were afterwards. ``title``
     (for example the formula) heads the page; by default the output's name.
 
-    ``variants`` (each student's own numbers) and ``view="neurons"`` belong to
-    later work and are refused with a ValueError that says so.
+    ``view="neurons"`` (for a graph built from an nn model: a loss of its outputs)
+    draws the network as ``to_dot(..., view="neurons")`` does, one circle per
+    neuron; clicking a circle opens it in place into its scalar nodes, where
+    the steps play as usual (see ``viz.neuron_stepper``).
+
+    ``variants`` (each student's own numbers) belongs to later work and is
+    refused with a ValueError that says so.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper_html needs a Value, got {type(root).__name__}")
     kind = quiz_kind(quiz)
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
-    if view == "neurons":
-        raise ValueError("view='neurons' (one circle per neuron) is not in this version of the stepper yet; "
-                         "use view='scalar'")
     if variants:
         raise ValueError("variants=True (each student's own leaf values) is not in this version of the stepper "
                          "yet; use variants=False")
@@ -136,7 +138,13 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
             if node.is_leaf:
                 node.grad = 0.0  # a fresh pass: what one backward() gives from scratch
         data = _page_data(root, order, kind, title, forward)
-        svg = _graph_svg(root)
+        if view == "neurons":
+            from .neuron_stepper import neuron_svg, view_data  # reads nn's names; only this view needs it
+
+            data["neurons"], _ = view_data(root, order)
+            svg = neuron_svg(root, order, data["neurons"])
+        else:
+            svg = _graph_svg(root)
         if update is not None:
             data["update"] = _update_data(root, order, update[0], update[1], data["names"])
     finally:
@@ -379,6 +387,19 @@ def _asset(name: str) -> str:
     return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+_NEURONS_LEGEND = """
+  <span class="key neuron">circle</span> a neuron: click it to open its scalar nodes (its weights, the
+  products w&#xB7;x, the sum z, the activation h) where the steps play; click an open neuron&#x2019;s heading
+  to fold it. The loss box opens the same way."""
+
+
+def _neurons_script(data: dict) -> str:
+    """The neuron view's script, which must run before the stepper's (it tells the stepper where to look)."""
+    if not data.get("neurons"):
+        return ""
+    return f"<style>\n{_asset('neurons_view.css')}\n</style>\n<script>\n{_asset('neurons_view.js')}\n</script>\n"
+
+
 def _assemble(data: dict, svg: str) -> str:
     title = html.escape(visible(data["title"]))  # as the graph spells what HTML text cannot hold
     quiz = f" quiz quiz-{data['quiz']}" if data["quiz"] else ""
@@ -432,7 +453,7 @@ def _assemble(data: dict, svg: str) -> str:
   <span class="key now">thick solid border</span> the node stepping now;
   <span class="key to">thick dashed border</span> its parents.
   Gradient flows against the arrows. Drag to pan, Ctrl+wheel or +/&#x2212; to zoom, 0 to fit.
-  Click a node to see its gradient two ways.
+  Click a node to see its gradient two ways.{_NEURONS_LEGEND if data.get("neurons") else ""}
 </p>
 <main>
   <section id="explain" aria-live="polite"></section>
@@ -448,7 +469,7 @@ def _assemble(data: dict, svg: str) -> str:
   </table>
 </section>
 <script type="application/json" id="data">{script_json(data)}</script>
-<script>
+{_neurons_script(data)}<script>
 {_asset("stepper.js")}
 </script>
 </body>

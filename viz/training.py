@@ -16,21 +16,39 @@ the boundary) from the recorded numbers, so scrubbing recomputes only the
 forward pass on the data and a grid, which is fast for the networks a class
 trains. Numbers are stored to 7 significant digits, which keeps 500 steps of
 MLP(2, [16, 16, 1]) to about 3 MB.
+
+The stepper, at a step of the run: for a few recorded steps and chosen training
+points, the page carries the stepper page (``stepper_html(loss, view="neurons")``)
+of that point's loss at that step's weights, built and run by the engine when the
+page is written, so every number in it is the engine's. Each is gzip-compressed
+(about 280 KB for MLP(2, [16, 16, 1]), 2 MB uncompressed) and opened in a frame
+over the page, decompressed by the browser itself (``DecompressionStream``): no
+network, no library. Which steps: ``stepper_steps`` (indices into the
+recording); by default the first, the last and evenly spaced ones between, as
+many as fit ``STEPPER_BUDGET`` bytes (at least two).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import math
 import os
+from collections.abc import Sequence
 from importlib import resources
 
+from chainrule.autograd import Value
 from chainrule.autograd.files import atomic_write
 
-from .stepper import script_json
+from .stepper import script_json, stepper_html
 
 #: Significant digits the page keeps of each recorded number.
 DIGITS = 7
+#: Bytes of compressed stepper pages a training page carries by default (``stepper_steps=None``).
+STEPPER_BUDGET = 2_000_000
+#: ... and at most this many steps of them.
+STEPPER_STEPS = 6
 
 
 def _round(x: float) -> float | None:
@@ -77,17 +95,87 @@ def page_data(history, model, X, y, title: str = "Training run") -> dict:
 
 
 def training_html(history, model, X, y, path: str | os.PathLike | None = None, *,
-                  title: str = "Training run") -> str:
+                  title: str = "Training run", loss: str | None = None,
+                  stepper_steps: Sequence[int] | None = None, stepper_points: Sequence[int] = (0,)) -> str:
     """The training recording page for ``history`` (from ``fit(model, X, y, record=True)``).
 
     ``model`` gives the architecture (its weights are not read: every step's
     weights are in the recording); ``X`` and ``y`` are the training data, drawn
     under the decision boundary. Returns the HTML; writes it to ``path`` when given.
+
+    The page opens the stepper for each point of ``stepper_points`` (indices into
+    ``X``) at the recorded steps ``stepper_steps`` (indices into the recording: 0 is
+    the first recorded step, -1 the last; by default spread over the run, see the
+    module doc), with that step's weights and ``loss`` (the name ``fit`` was given;
+    by default fit's own: hinge for one output, cross_entropy for several).
     """
-    page = _assemble(page_data(history, model, X, y, title))
+    data = page_data(history, model, X, y, title)
+    data["steppers"] = stepper_pages(history, model, X, y, loss, stepper_steps, stepper_points)
+    page = _assemble(data)
     if path is not None:
         atomic_write(path, page)
     return page
+
+
+def model_at(model, flat: Sequence[float]):
+    """A new MLP shaped like ``model`` holding the parameters ``flat`` (in ``parameters()`` order)."""
+    from chainrule import nn
+
+    sizes = [len(model.layers[0].neurons[0].w)] + [len(layer.neurons) for layer in model.layers]
+    twin = nn.MLP(sizes[0], sizes[1:], activation=model.layers[0].activation if len(model.layers) > 1 else "relu")
+    for p, v in zip(twin.parameters(), flat, strict=True):
+        p.data = float(v)
+    return twin
+
+
+def point_loss(model, x: Sequence[float], label, loss: str | None = None) -> Value:
+    """``loss`` (a name ``fit`` takes; by default fit's) of ``model`` on the one point ``x`` with ``label``,
+    as a graph on input leaves x1, x2, ..."""
+    from chainrule.nn.train import _batch_loss, _graph_targets, _width
+
+    inputs = [Value(float(v), name=f"x{j + 1}") for j, v in enumerate(x)]
+    out = model(inputs)
+    width = _width([out])
+    if loss is None:
+        loss = "hinge" if not isinstance(out, list) else "cross_entropy"
+    if callable(loss):
+        raise ValueError("the stepper of the training page builds the loss by its name: pass loss='hinge', "
+                         "'mse', 'binary_cross_entropy' or 'cross_entropy'")
+    return _batch_loss(loss, [out], [label], _graph_targets(loss, width, [label]))
+
+
+def stepper_pages(history, model, X, y, loss: str | None, steps: Sequence[int] | None,
+                  points: Sequence[int]) -> list[dict]:
+    """For each chosen recorded step and point: the stepper page of that point's loss at that step's
+    weights, gzip-compressed and base64-encoded (what the page's "Open the stepper" shows)."""
+    rec = history.recording
+    count = len(rec.steps)
+    points = [int(i) for i in points]
+    for i in points:
+        if not 0 <= i < len(X):
+            raise ValueError(f"stepper_points: {i} is not a point of X (it has {len(X)})")
+    if not points:
+        return []
+
+    def page(k: int, i: int) -> dict:
+        step = rec.steps[k]
+        root = point_loss(model_at(model, rec.params[k]), X[i], y[i], loss)
+        text = stepper_html(root, view="neurons", title=f"Point {i} (label {y[i]}) at step {step}: its loss "
+                                                          f"at that step's weights")
+        packed = base64.b64encode(gzip.compress(text.encode("utf-8"), 9)).decode("ascii")
+        return {"step": step, "index": k, "point": i, "page": packed}
+
+    if steps is not None:
+        chosen = sorted({k % count for k in (int(k) for k in steps) if -count <= k < count})
+        if len(chosen) != len(list(steps)):
+            raise ValueError(f"stepper_steps: each must be an index into the recording's {count} steps, "
+                             f"without repeats; got {list(steps)}")
+        return [page(k, i) for k in chosen for i in points]
+    first = [page(0, i) for i in points]
+    size = sum(len(p["page"]) for p in first)
+    fits = max(2, min(STEPPER_STEPS, STEPPER_BUDGET // max(size, 1)))
+    chosen = sorted({round(n * (count - 1) / (fits - 1)) for n in range(fits)}) if count > 1 else [0]
+    return first + [page(k, i) for k in chosen[1:] for i in points]
 
 
 def _asset(name: str) -> str:
@@ -116,6 +204,11 @@ def _assemble(data: dict) -> str:
     <input id="slider" type="range" min="0" max="0" value="0" aria-label="recorded step">
     <span id="position" aria-live="polite"></span>
   </nav>
+  <nav id="stepper-controls" aria-label="the stepper at this step">
+    <label>point <select id="stepper-point"></select></label>
+    <button id="open-stepper" type="button">Open the stepper</button>
+    <span id="stepper-note" class="note"></span>
+  </nav>
 </header>
 <main>
   <section class="panel" id="curves">
@@ -138,6 +231,11 @@ def _assemble(data: dict) -> str:
     <svg id="net-view" class="view" role="img" aria-label="the neuron view"></svg>
   </section>
 </main>
+<div id="stepper-frame" hidden>
+  <div class="bar"><span id="stepper-title"></span>
+    <button id="close-stepper" type="button" title="back to the training run (Escape)">&#xD7; Close</button></div>
+  <iframe id="stepper-view" title="the stepper at this step"></iframe>
+</div>
 <script type="application/json" id="data">{script_json(data)}</script>
 <script>
 {_asset("training.js")}

@@ -156,6 +156,9 @@
 
   const graphBox = $("graph");
   const svg = graphBox.querySelector("svg");
+  // A view drawn over the graph (the neuron view, assets/neurons_view.js) hears of every repaint,
+  // says what to scroll to, and tells us when it has changed the picture's size.
+  const overlay = window.chainruleView || null;
   const valueBox = new Array(N).fill(null);
   const gradText = new Array(N).fill(null);
   const dataText = new Array(N).fill(null);
@@ -779,8 +782,8 @@
   // The SVG is drawn at `scale` CSS px per Graphviz unit, as real width and height: the box
   // scrolls, browser zoom enlarges it like any other content, and text heights are exact.
   const view = svg && svg.viewBox && svg.viewBox.baseVal;
-  const W = view && view.width ? view.width : 1;
-  const H = view && view.height ? view.height : 1;
+  let W = view && view.width ? view.width : 1;
+  let H = view && view.height ? view.height : 1;
   let scale = 1;
   let smallestText = 0; // the height of the smallest text, in Graphviz units
 
@@ -937,6 +940,7 @@
     paintEdges(pos);
     paintTable(pos, grads);
     highlight(pos);
+    if (overlay) overlay.paint({phase: ph, grads: grads, state: (i) => stateAt(i, pos), known: (i) => known(i, pos)});
     explainAt(pos);
     paintQuiz(pos);
     paintScore(pos);
@@ -949,7 +953,7 @@
     $("next").title = answered(pos) ? "next step (Right arrow)" : "answer the question first, or press \u201cShow the answer\u201d";
     document.body.dataset.position = String(pos);
     document.body.dataset.phase = ph.kind;
-    bringIntoView(focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
+    bringIntoView(overlay ? overlay.focus(focusIds(pos)) : focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
     opened = true;
   }
 
@@ -1045,6 +1049,13 @@
     if (event.key === " " && !isAnswerBox(event.target)) event.preventDefault();
   });
 
+  if (overlay) {
+    overlay.start({fmt: fmt, gradWords: gradWords, resized: () => {
+      W = view.width;
+      H = view.height;
+      setScale(scale);
+    }});
+  }
   smallestText = measureText();
   setScale(defaultScale());
 

@@ -325,6 +325,9 @@
   }
 
   let timer = null;
+  function stop() {
+    if (timer !== null) play();
+  }
   function play() {
     if (timer !== null) { clearInterval(timer); timer = null; playButton.textContent = "\u25B6 Play"; return; }
     if (current >= D.steps.length - 1) show(0);
@@ -343,7 +346,82 @@
     if (e.key === "ArrowRight") show(current + 1);
     if (e.key === "ArrowLeft") show(current - 1);
   });
-  window.chainrule = { step: show, steps: () => D.steps.slice(), current: () => current };
+  // --- the stepper at a step ------------------------------------------------------------------
+  // Python wrote, for a few recorded steps and chosen points, the stepper page of that point's loss at
+  // that step's weights, gzip-compressed; the browser decompresses it and shows it in a frame.
+
+  const STEPPERS = D.steppers || [];
+  const pointBox = document.getElementById("stepper-point");
+  const openButton = document.getElementById("open-stepper");
+  const note = document.getElementById("stepper-note");
+  const frameBox = document.getElementById("stepper-frame");
+  const frame = document.getElementById("stepper-view");
+  const points = Array.from(new Set(STEPPERS.map((s) => s.point)));
+  for (const i of points) {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = `${i}: (${D.X[i].map(fmt).join(", ")}), label ${D.y[i]}`;
+    pointBox.appendChild(option);
+  }
+  const stepsWith = () => STEPPERS.filter((s) => s.point === +pointBox.value).map((s) => s.index);
+
+  function stepperHere() {
+    return STEPPERS.find((s) => s.index === current && s.point === +pointBox.value) || null;
+  }
+
+  function nearest() {
+    const list = stepsWith();
+    return list.reduce((best, k) => (Math.abs(k - current) < Math.abs(best - current) ? k : best), list[0]);
+  }
+
+  function paintStepper() {
+    if (!STEPPERS.length) {
+      document.getElementById("stepper-controls").hidden = true;
+      return;
+    }
+    const here = stepperHere();
+    if (here) {
+      openButton.textContent = `Open the stepper: point ${here.point} at step ${here.step}`;
+      note.textContent = "";
+    } else {
+      openButton.textContent = `Go to step ${D.steps[nearest()]}, which has the stepper`;
+      note.textContent = `The stepper is here at steps ${stepsWith().map((k) => D.steps[k]).join(", ")}.`;
+    }
+  }
+
+  async function unpack64(text) {
+    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }
+
+  async function openStepper() {
+    const here = stepperHere();
+    if (!here) { show(nearest()); return; }
+    stop();
+    document.getElementById("stepper-title").textContent =
+      `Point ${here.point} at step ${here.step}: the chain rule through this step's weights`;
+    frameBox.hidden = false;
+    frame.dataset.step = "";
+    frame.srcdoc = await unpack64(here.page);
+    frame.dataset.step = String(here.step);
+    frame.dataset.point = String(here.point);
+  }
+
+  function closeStepper() {
+    frameBox.hidden = true;
+    frame.removeAttribute("srcdoc");
+    openButton.focus();
+  }
+
+  openButton.addEventListener("click", openStepper);
+  pointBox.addEventListener("change", paintStepper);
+  document.getElementById("close-stepper").addEventListener("click", closeStepper);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !frameBox.hidden) closeStepper(); });
+  views.push(paintStepper);
+
+  window.chainrule = { step: show, steps: () => D.steps.slice(), current: () => current,
+                       openStepper: openStepper };
   show(0);
   document.body.dataset.ready = "true";
 })();

@@ -1,0 +1,243 @@
+"""The stepper's neuron view, the training page's stepper at a step, and ``steps --mlp --view neurons``.
+
+In Chromium (the launcher and the page watch of test_stepper_browser: no request but
+the page itself, no error, no dialog): a neuron opens in place into its scalar nodes,
+whose grads at every backward position are the engine's own (``backward_steps`` on a
+graph built again); it folds back to Graphviz's picture; every label of MLP(2, [16, 16, 1])
+is at least 12 px tall at 1920x1080. The training page's stepper at step k shows the
+numbers of a forward and backward pass, written out here, at the recording's step-k weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chainrule.autograd import Value, topological_order
+from chainrule.viz.neuron_stepper import view_data
+from chainrule.viz.stepper import stepper_html
+from chainrule.viz.training import training_html
+from test_stepper_browser import browser, expected_positions, g4, open_page  # noqa: F401  (fixtures)
+
+from chainrule import nn
+
+
+def network_loss(sizes: list[int], seed: int = 0, x=(0.5, -1.0), y: float = 1.0) -> Value:
+    """(y - out)^2 of an MLP on one point: the graph ``steps --mlp`` builds."""
+    model = nn.MLP(sizes[0], sizes[1:], seed=seed)
+    out = model([Value(v, name=f"x{k + 1}") for k, v in enumerate(x)])
+    return (Value(y, name="y") - out) ** 2
+
+
+def data_of(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
+
+
+def test_every_scalar_node_is_in_one_unit_and_every_outside_input_has_its_arrow():
+    root = network_loss([2, 3, 2, 1])
+    order = topological_order(root)
+    view, groups = view_data(root, order)
+    ids = [u["id"] for u in view["units"]]
+    assert ids == ["n1_1", "n1_2", "n1_3", "n2_1", "n2_2", "n3_1", "loss"]
+    inputs = [i for i, node in enumerate(order) if node.name in ("x1", "x2")]
+    seen = sorted(i for ids in groups.values() for i in ids)
+    assert seen == sorted(set(range(len(order))) - set(inputs))  # each node once; the inputs are circles
+    for unit in view["units"]:
+        for stub in unit["stubs"]:  # an input from outside: x, a neuron of the layer before, or the last neuron
+            assert view["owner"][stub["parent"]] != unit["id"]
+        if unit["id"].startswith("n"):
+            layer, j = unit["id"][1:].split("_")
+            # one dot per weight, each fed by the arrow of that weight
+            assert sorted(s["arrow"] for s in unit["stubs"]) == [f"w{layer}_{j}_{k + 1}"
+                                                                 for k in range(len(unit["stubs"]))]
+    assert [s["arrow"] for s in view["units"][-1]["stubs"]] == ["o1"]
+    page = stepper_html(root, view="neurons")
+    for i, node in enumerate(order):  # the hidden pictures carry the scalar view's ids, once each
+        assert page.count(f'id="v{i}"') == (0 if i in inputs else 1)
+        assert page.count(f'id="op{i}"') == (0 if node.is_leaf else 1)
+
+
+def test_a_neuron_opens_in_place_and_its_steps_play_with_the_engines_numbers(open_page, tmp_path):  # noqa: F811
+    root = network_loss([2, 3, 1])
+    path = tmp_path / "net.html"
+    page_text = stepper_html(root, path, view="neurons", forward=False)
+    view = data_of(page_text)["neurons"]
+    unit = next(u for u in view["units"] if u["id"] == "n1_2")
+    again = network_loss([2, 3, 1])  # the same network built again: the engine's own pass
+    positions = expected_positions(again)
+    owner = view["owner"]
+    steps = data_of(page_text)["steps"]
+    page, _ = open_page(path, 1920, 1080)
+    closed_box = page.evaluate("document.querySelector('#graph svg').getAttribute('viewBox')")
+    page.click("#n1_2")
+    assert page.evaluate("document.body.dataset.open") == "n1_2"
+    assert page.evaluate("document.getElementById('open-n1_2').getAttribute('visibility')") == "visible"
+    assert page.evaluate("document.getElementById('n1_2').getAttribute('visibility')") == "hidden"
+    assert page.evaluate("document.querySelector('#graph svg').getAttribute('viewBox')") != closed_box
+    # each weight's arrow now ends at its dot in the open neuron
+    for stub in unit["stubs"]:
+        gap = page.evaluate("""([arrow, dot]) => {
+          const a = document.querySelector('#' + arrow + ' polygon').getBoundingClientRect();
+          const d = document.getElementById(dot).getBoundingClientRect();
+          return Math.hypot(a.right - d.left, (a.top + a.bottom) / 2 - (d.top + d.bottom) / 2);
+        }""", [stub["arrow"], stub["id"]])
+        assert gap < 12, (stub, gap)
+    inside = list(unit["nodes"])
+    played_inside = 0
+    for p, expected in enumerate(positions):
+        assert page.evaluate(f"window.chainrule.step({p})") == p
+        shown = page.evaluate("""(ids) => ids.map(i => [...document.querySelectorAll('#v' + i + ' text')]
+          .reverse().find(t => t.textContent.startsWith('grad')).textContent)""", inside)
+        for i, text in zip(inside, shown, strict=True):
+            state, grad = expected[i]
+            want = {"none": "grad \u2014", "partial": f"grad {g4(grad) if grad is not None else ''}\u2026",
+                    "final": f"grad {g4(grad) if grad is not None else ''}"}[state]
+            assert text == want, (p, i, text, want)
+        if p == 0:
+            continue
+        node = steps[p - 1]["node"]
+        if owner[node] == "n1_2":  # the step is inside the open neuron: its own box is marked
+            played_inside += 1
+            assert page.evaluate(f"document.getElementById('v{node}').classList.contains('current')")
+        elif owner[node]:  # inside a closed one: its circle (or the loss box) is marked
+            assert page.evaluate(f"document.getElementById('{owner[node]}').classList.contains('current')")
+    assert played_inside >= 4  # the sum, the relu and the two products of L1.N2
+    # the closed circles show their output's final grad at the end
+    circle = page.evaluate("[...document.querySelectorAll('#n1_1 text')].map(t => t.textContent)")
+    h = next(n for n in topological_order(again) if n.name == "L1.N1.h")
+    assert f"grad {g4(h.grad)}" in circle
+    page.click("#open-n1_2 g.fold")
+    assert page.evaluate("document.body.dataset.open") == ""
+    assert page.evaluate("document.querySelector('#graph svg').getAttribute('viewBox')") == closed_box
+    assert page.evaluate("document.getElementById('n1_2').getAttribute('visibility')") == "visible"
+    assert page.evaluate("document.getElementById('open-n1_2').getAttribute('visibility')") == "hidden"
+
+
+VISIBLE_TEXT_HEIGHTS = """(root) => [...document.querySelectorAll(root + ' text')].filter(t => {
+  for (let e = t; e && e.tagName !== 'svg'; e = e.parentNode) {
+    if (e.getAttribute && e.getAttribute('visibility') === 'hidden') return false;
+  }
+  return t.textContent.trim() !== '';
+}).map(t => t.getBoundingClientRect().height)"""
+
+
+def test_mlp_2_16_16_1_in_the_neurons_stepper_is_readable_at_1920x1080(open_page, tmp_path):  # noqa: F811
+    path = tmp_path / "big.html"
+    stepper_html(network_loss([2, 16, 16, 1]), path, view="neurons")
+    page, _ = open_page(path, 1920, 1080)
+    heights = page.evaluate(VISIBLE_TEXT_HEIGHTS, "#graph svg")
+    assert len(heights) >= 35 * 3 and min(heights) >= 12  # 35 circles of 3 lines or more, and the loss
+    # the 304 weight arrows carry no text (hover shows it), so nothing smaller is drawn
+    assert page.evaluate("document.querySelectorAll('#graph svg g.weight-label').length") == 0
+    page.click("#n2_5")
+    opened = page.evaluate(VISIBLE_TEXT_HEIGHTS, "#open-n2_5")
+    assert len(opened) > 16 * 4 and min(opened) >= 12  # an open neuron of 16 weights, at the same zoom
+
+
+def hinge_step(flat: list[float], x, label):
+    """The hinge loss of one point, max(0, 1 - s * score), written out, at the weights ``flat``."""
+    model = nn.MLP(2, [4, 4, 1], seed=99)  # other weights: every number comes from ``flat``
+    for p, v in zip(model.parameters(), flat, strict=True):
+        p.data = v
+    s = 1.0 if label == 1 else -1.0
+    loss = (1 - s * model([Value(x[0]), Value(x[1])])).relu()
+    loss.backward()
+    return loss.data, {p.name: (p.data, p.grad) for p in model.parameters()}
+
+
+def test_the_training_page_opens_the_stepper_at_step_k_with_step_ks_weights(open_page, tmp_path):  # noqa: F811
+    X, y = nn.make_moons(30, noise=0.1, seed=1)
+    model = nn.MLP(2, [4, 4, 1], seed=3)
+    history = nn.fit(model, X, y, steps=25, record=True, progress=False)
+    rec = history.recording
+    # two points the step-12 model gets wrong or inside the margin: their loss has a gradient
+    chosen = [i for i in range(len(X)) if hinge_step(rec.params[12], X[i], y[i])[0] > 0][:2]
+    assert len(chosen) == 2
+    path = tmp_path / "run.html"
+    training_html(history, model, X, y, path, stepper_steps=[0, 12], stepper_points=chosen)
+    page, _ = open_page(path, 1920, 1080)
+    assert page.evaluate("document.getElementById('open-stepper').textContent") == \
+        f"Open the stepper: point {chosen[0]} at step 0"
+    page.locator("#slider").fill("8")
+    assert "Go to step 12" in page.evaluate("document.getElementById('open-stepper').textContent")
+    page.click("#open-stepper")  # to the nearest step that has a stepper
+    assert page.evaluate("document.body.dataset.step") == "12"
+    seen = {}
+    for point in chosen:
+        page.select_option("#stepper-point", str(point))
+        page.click("#open-stepper")
+        page.frame_locator("#stepper-view").locator("body[data-ready=true]").wait_for()
+        frame = next(f for f in page.frames if f != page.main_frame)
+        nodes = frame.evaluate("window.chainrule.nodes()")
+        assert frame.evaluate("document.body.dataset.view") == "neurons"
+        loss, params = hinge_step(rec.params[12], X[point], y[point])
+        assert math.isclose(nodes[-1]["data"], loss, rel_tol=1e-12, abs_tol=1e-15)
+        shown = {n["name"]: (n["data"], n["grad"]) for n in nodes if n["name"] in params}
+        assert len(shown) == len(params) == len(rec.names)
+        for name, (data, grad) in params.items():
+            assert shown[name][0] == data  # the recording's step-12 weight, exactly
+            assert math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15), name
+        seen[point] = shown
+        page.click("#close-stepper")
+        assert page.evaluate("document.getElementById('stepper-frame').hidden")
+    assert seen[chosen[0]] != seen[chosen[1]]
+    assert any(grad != 0 for _, grad in seen[chosen[0]].values())
+    assert rec.params[12] != rec.params[0]  # step 12's weights are not the start's
+    assert [p["step"] for p in data_of(path.read_text(encoding="utf-8"))["steppers"]] == [0, 0, 12, 12]
+
+
+def test_the_default_steppers_spread_over_the_run_within_the_budget(tmp_path):
+    X, y = nn.make_xor(20, noise=0.1, seed=0)
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, steps=30, record=True, progress=False)
+    data = data_of(training_html(history, model, X, y))
+    steps = [p["step"] for p in data["steppers"]]
+    assert steps[0] == 0 and steps[-1] == 29 and steps == sorted(set(steps)) and len(steps) == 6
+    with pytest.raises(ValueError, match="stepper_points"):
+        training_html(history, model, X, y, stepper_points=[20])
+    with pytest.raises(ValueError, match="stepper_steps"):
+        training_html(history, model, X, y, stepper_steps=[0, 30])
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def command(*args: str, cwd=None):
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd, env=env)
+
+
+def test_steps_mlp_view_neurons_writes_the_network_stepper(tmp_path):
+    out = tmp_path / "net.html"
+    result = command("steps", "--mlp", "2,3,1", "--view", "neurons", "--at", "x1=0.5,x2=-1,y=1", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    data = data_of(out.read_text(encoding="utf-8"))
+    assert [u["id"] for u in data["neurons"]["units"]] == ["n1_1", "n1_2", "n1_3", "n2_1", "loss"]
+    loss = network_loss([2, 3, 1], seed=0, x=(0.5, -1.0), y=1.0)
+    loss.backward()
+    expected = {n.name: (n.data, n.grad) for n in topological_order(loss) if n.name}
+    shown = {n["name"]: (n["data"], n["grad"]) for n in data["nodes"]}
+    for name, (value, grad) in expected.items():  # the page is this network's pass at seed 0
+        assert shown[name][0] == value and math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["a*b", "--at", "a=1,b=2", "--view", "neurons"], "--mlp 2,3,1"),
+    (["--mlp", "2,x"], "as in 2,3,1"),
+    (["--mlp", "2,3,1", "--at", "z=3"], "does not use"),
+    (["--mlp", "2,3,1", "a*b"], "not both"),
+    (["--mlp", "2,40,40,1"], "at most 64 neurons"),
+])
+def test_steps_view_neurons_refuses_what_it_cannot_draw_in_one_line(args, words, tmp_path):
+    result = command("steps", *args, "-o", str(tmp_path / "x.html"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.html").exists()

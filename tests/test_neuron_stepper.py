@@ -23,7 +23,7 @@ from chainrule.autograd import Value, topological_order
 from chainrule.viz.neuron_stepper import view_data
 from chainrule.viz.stepper import stepper_html
 from chainrule.viz.training import training_html
-from test_stepper_browser import browser, expected_positions, g4, open_page  # noqa: F401  (fixtures)
+from test_stepper_browser import expected_positions, g4, open_page  # noqa: F401  (a fixture)
 
 from chainrule import nn
 

@@ -203,7 +203,8 @@ async def hostile_clients(ws_base: str, port: int, secret: str) -> dict:
                 notes.append((await receive(ws, lambda m: m.get("type") == "notice"))["text"])
             seen["impostor"] = notes
         try:
-            async with connect(ws_base + "/ws/teach/" + secret[:-1] + "x"):
+            wrong = secret[:-1] + ("y" if secret.endswith("x") else "x")  # one letter off, never the secret
+            async with connect(ws_base + "/ws/teach/" + wrong):
                 seen["wrong secret"] = "accepted"
         except InvalidStatus as e:
             seen["wrong secret"] = e.response.status_code

@@ -53,6 +53,7 @@ from chainrule.autograd.names import display_names, operand_rules
 from .dot import to_dot, visible
 from .render import render
 from .tables import formula, math_formula, math_rule
+from .whatif import node_fields, op_rows
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -114,8 +115,15 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     them; the graph's grads are put back as they were afterwards. ``title``
     (for example the formula) heads the page; by default the output's name.
 
-    ``variants`` (each student's own numbers) and ``view="neurons"`` belong to
-    later work and are refused with a ValueError that says so.
+    Every page is live (``viz.whatif``): each input can be changed in the
+    page, by typing or with a slider, and every number is computed again in
+    the browser from the op table's formula strings. ``variants=True`` adds a
+    seed box: each student types a seed (a name or a number) and draws their
+    own inputs, the same for the same seed, redrawn until every op is in its
+    domain; the quiz then checks their numbers and the score shows the seed.
+
+    ``view="neurons"`` belongs to later work and is refused with a ValueError
+    that says so.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper_html needs a Value, got {type(root).__name__}")
@@ -125,9 +133,6 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     if view == "neurons":
         raise ValueError("view='neurons' (one circle per neuron) is not in this version of the stepper yet; "
                          "use view='scalar'")
-    if variants:
-        raise ValueError("variants=True (each student's own leaf values) is not in this version of the stepper "
-                         "yet; use variants=False")
     order = topological_order(root)
     update = _check_update(lr, params, order)
     saved = [node.grad for node in order]
@@ -143,6 +148,8 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
         for node, grad in zip(order, saved, strict=True):
             node.grad = grad
     del data["names"]
+    data["variants"] = bool(variants)
+    data["ops"] = op_rows()
     page = _assemble(data, svg)
     if path is not None:
         atomic_write(path, page)
@@ -190,7 +197,7 @@ def _page_data(root: Value, order: list[Value], quiz: str, title: str | None, fo
             "data": _number(node.data),
             "grad": _number(node.grad),  # final, after the whole pass
             "parents": [index[p] for p in node.parents],
-        }
+        } | node_fields(node)  # its op-table row and numbers, for the page's what-if
         for node in order
     ]
     forward_list = [
@@ -396,6 +403,7 @@ def _assemble(data: dict, svg: str) -> str:
 <title>{title}</title>
 <style>
 {_asset("stepper.css")}
+{_asset("whatif.css")}
 </style>
 </head>
 <body class="stepper{quiz}">
@@ -434,6 +442,7 @@ def _assemble(data: dict, svg: str) -> str:
   Gradient flows against the arrows. Drag to pan, Ctrl+wheel or +/&#x2212; to zoom, 0 to fit.
   Click a node to see its gradient two ways.
 </p>
+<section id="whatif" aria-label="what if: change an input"></section>
 <main>
   <section id="explain" aria-live="polite"></section>
   <section id="quizbox" hidden aria-live="polite"></section>
@@ -449,7 +458,13 @@ def _assemble(data: dict, svg: str) -> str:
 </section>
 <script type="application/json" id="data">{script_json(data)}</script>
 <script>
+{_asset("whatif.js")}
+</script>
+<script>
 {_asset("stepper.js")}
+</script>
+<script>
+{_asset("live_page.js")}
 </script>
 </body>
 </html>

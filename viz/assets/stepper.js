@@ -651,6 +651,7 @@
   // --- the score at the end --------------------------------------------------------------
 
   const scoreBox = $("scorebox");
+  let scoreNote = ""; // the seed of a student's own numbers (variants), shown with the score
 
   function paintScore(t) {
     const gated = [];
@@ -680,6 +681,7 @@
         "data-revealed": String(count.revealed)},
         count.first + " of " + gated.length + " steps right first time, " + count.retry + " right after a retry, " +
         count.revealed + " revealed."), list, restart);
+    if (scoreNote) restart.before(el("p", {class: "seed", "data-seed": scoreNote}, "Your numbers: seed " + scoreNote));
   }
 
   // --- the click view: one node's gradient, locally and globally --------------------------
@@ -1061,6 +1063,25 @@
     fmt: fmt,
   };
   window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: LAST};
+  // What the what-if panel (live_page.js) needs: the data it recomputes in place, and a repaint.
+  window.chainruleStepper.internals = {
+    DATA: DATA, NODES: NODES, FORWARD: FORWARD, STEPS: STEPS, UPDATE: UPDATE, ROOT: ROOT,
+    fmt: fmt, el: el, clear: clear, dataWords: dataWords, edgeLabel: edgeLabel, valueBox: valueBox,
+    rows: rows, dataCells: dataCells,
+    /** Everything painted again from the data, as if the page had just opened at this position. */
+    refresh: () => {
+      shown.fill(null);
+      edgesHidden.fill(null);
+      for (const cell of dataCells) cell.dataset.known = "";
+      go(pos);
+    },
+    /** New numbers make old answers meaningless: the quiz starts again. */
+    resetQuiz: () => {
+      for (const key of Object.keys(verdicts)) delete verdicts[key];
+      for (const key of Object.keys(attempts)) delete attempts[key];
+    },
+    setScoreNote: (text) => { scoreNote = text; },
+  };
   go(0);
   document.body.dataset.ready = "true";
 })();

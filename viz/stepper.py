@@ -442,13 +442,13 @@ def _assemble(data: dict, svg: str) -> str:
   Gradient flows against the arrows. Drag to pan, Ctrl+wheel or +/&#x2212; to zoom, 0 to fit.
   Click a node to see its gradient two ways.
 </p>
-<section id="whatif" aria-label="what if: change an input"></section>
 <main>
   <section id="explain" aria-live="polite"></section>
   <section id="quizbox" hidden aria-live="polite"></section>
   <section id="scorebox" hidden aria-live="polite"></section>
   <section id="nodeview" hidden></section>
 </main>
+<section id="whatif" aria-label="what if: change an input"></section>
 <section id="tablebox">
   <h2>Every node at this step</h2>
   <table id="grads">
@@ -459,11 +459,7 @@ def _assemble(data: dict, svg: str) -> str:
 <script type="application/json" id="data">{script_json(data)}</script>
 <script>
 {_asset("whatif.js")}
-</script>
-<script>
 {_asset("stepper.js")}
-</script>
-<script>
 {_asset("live_page.js")}
 </script>
 </body>

@@ -95,7 +95,7 @@
         edge.after = edge.before + edge.contribution;
         g[edge.parent] = edge.after;
         const text = S.edgeLabel[step.node + "_" + edge.k];
-        if (text) text.textContent = fmt(edge.local + 0);
+        if (text) pendingLabels.set(text, fmt(edge.local + 0));
       }
     }
     DATA.paths.forEach((form, i) => { if (form.paths) form.paths = pathsTo(i, result.locals); });
@@ -103,8 +103,25 @@
     markError();
     S.resetQuiz();
     S.refresh();
+    writeLabels();
     paintPanel();
   }
+
+  // Each edge's local derivative on the graph: on a large graph, only those in view are written now,
+  // the others when they come into view (as the stepper paints its boxes).
+  const pendingLabels = new Map(); // <text> -> its new words
+  function writeLabels() {
+    let list = Array.from(pendingLabels.keys());
+    if (S.culling()) {
+      const view = S.viewRect();
+      list = list.filter((text) => S.inView(text, view)); // every position read before any text is written
+    }
+    for (const text of list) {
+      text.textContent = pendingLabels.get(text);
+      pendingLabels.delete(text);
+    }
+  }
+  S.onReveal(writeLabels);
 
   function updateStep() {
     const after = Array.from(values);
@@ -172,7 +189,7 @@
         "aria-label": "slider start for " + NODES[i].name});
       const high = el("input", {type: "text", inputmode: "decimal", class: "range-end high", value: String(hi),
         "aria-label": "slider end for " + NODES[i].name});
-      const c = {i: i, input: input, slider: slider, low: low, high: high};
+      const c = {i: i, input: input, slider: slider, low: low, high: high, painted: ORIGINAL[i]};
       controls.push(c);
       input.addEventListener("change", () => {
         const x = readNumber(input.value);
@@ -232,7 +249,9 @@
   function useSeed(text) {
     const typed = String(text).trim();
     if (!typed) return {ok: false, message: "Type a seed first: your name or a number."};
-    const drawn = engine.seededValues(program, ORIGINAL, typed);
+    // The inputs the formula names are drawn; a number written into it (the 2 of 2*x) stays as written.
+    const named = LEAVES.filter((i) => NODES[i].user !== null && NODES[i].user !== undefined);
+    const drawn = engine.seededValues(program, ORIGINAL, typed, named.length ? named : LEAVES);
     if (!drawn.values) {
       for (const i of LEAVES) values[i] = ORIGINAL[i];
       seed = "";
@@ -251,6 +270,7 @@
       c.slider.max = String(hi);
       c.low.value = String(lo);
       c.high.value = String(hi);
+      c.painted = NaN; // the slider's range moved: paint its value again
     }
     paintPanel();
     return {ok: true, message: "Your numbers, seed \u201c" + typed + "\u201d: " +
@@ -264,6 +284,8 @@
 
   function paintPanel() {
     for (const c of controls) {
+      if (c.painted === values[c.i] && document.activeElement !== c.input) continue; // unchanged: untouched
+      c.painted = values[c.i];
       if (document.activeElement !== c.input) c.input.value = String(values[c.i]);
       if (document.activeElement !== c.slider) {
         if (values[c.i] < Number(c.slider.min)) { c.slider.min = String(values[c.i]); c.low.value = String(values[c.i]); }

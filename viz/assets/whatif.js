@@ -220,11 +220,12 @@
 
   /**
    * One formula as a closure over an environment object (env.a, env.b, env.out, env.ai, params).
-   * `rows` maps a function name to its row, for calls that are not primitives; `strict` picks the
-   * primitives' domain-checking forms.
+   * `byName` maps a function name to its row, for calls that are not primitives; `strict` picks the
+   * primitives' domain-checking forms; `chain` names the rows being compiled (a row that calls
+   * itself has no formula the page can use).
    */
-  function compileFormula(text, byName, strict, depth, bound) {
-    if (depth > MAX_NESTING) throw new Unavailable("the formula " + JSON.stringify(text) + " nests rows too deeply");
+  function compileFormula(text, byName, strict, chain, bound) {
+    if (chain.length > MAX_NESTING) throw new Unavailable("the formula " + JSON.stringify(text) + " nests rows too deeply");
     const mode = strict ? "strict" : "lenient";
     function walk(node) {
       switch (node.t) {
@@ -257,13 +258,17 @@
         return (env) => f(...args.map((g) => g(env)));
       }
       const row = byName[node.f];
+      if (row && chain.includes(node.f)) {
+        throw new Unavailable("op " + node.f + " is written in terms of itself (" + JSON.stringify(row.formula) +
+          "): the page needs its formula in other functions, such as a^3 for a cube");
+      }
       if (!row || !row.formula || row.arity < 1) {
         throw new Unavailable("the formula " + JSON.stringify(text) + " calls " + node.f +
           ", which the page cannot compute (no formula string in its row)");
       }
       // Another row: its formula, compiled in place, with its inputs and params bound to the arguments.
       const names = ["a", "b"].slice(0, row.arity).concat(row.params);
-      const inner = compileFormula(row.formula, byName, strict, depth + 1, names);
+      const inner = compileFormula(row.formula, byName, strict, chain.concat([node.f]), names);
       const defaults = row.defaults.map(revive);
       const firstDefault = names.length - defaults.length;
       if (args.length < row.arity || args.length > names.length) {
@@ -296,7 +301,7 @@
     if (row.arity === -1) {
       const prim = row.name && FUNCTIONS[row.name];
       if (!prim || !prim.nary) throw new Unavailable("op " + row.symbol + " takes any number of inputs, which the page can only compute for sum");
-      const d = compileFormula(row.derivatives[0], byName, false, 0, ["ai", "out"].concat(params));
+      const d = compileFormula(row.derivatives[0], byName, false, [row.name], ["ai", "out"].concat(params));
       return {
         forward: (xs) => prim.strict(xs),
         locals: (xs, ps, out) => {
@@ -307,8 +312,10 @@
       };
     }
     const inputs = ["a", "b"].slice(0, row.arity);
-    const f = compileFormula(row.formula, byName, true, 0, inputs.concat(params));
-    const ds = row.derivatives.map((text) => compileFormula(text, byName, false, 0, inputs.concat(params, ["out"])));
+    // A row named like a primitive (log, sigmoid ...) is that primitive; any other is its formula.
+    const chain = row.name && !FUNCTIONS[row.name] ? [row.name] : [];
+    const f = compileFormula(row.formula, byName, true, chain, inputs.concat(params));
+    const ds = row.derivatives.map((text) => compileFormula(text, byName, false, chain, inputs.concat(params, ["out"])));
     function env(xs, ps) {
       const e = {a: xs[0], b: xs[1]};
       for (let j = 0; j < params.length; j++) e[params[j]] = ps[j];
@@ -417,13 +424,14 @@
    * New input values from `seed`: each input keeps its sign and moves to between half and one and a
    * half times its size (0 draws from -1 .. 1), rounded to a number a student can work with. A draw
    * that takes some op out of its domain, or gives a value or gradient that is not finite, is drawn
-   * again, up to TRIES times. Returns {values, tries} or {values: null, tries} when none worked.
+   * again, up to TRIES times. `which` lists the inputs to draw (default: every input). Returns
+   * {values, tries} or {values: null, tries} when none worked.
    */
-  function seededValues(program, original, seed) {
+  function seededValues(program, original, seed, which) {
     const random = prng(seed);
     for (let t = 1; t <= TRIES; t++) {
       const values = Array.from(original);
-      for (const i of program.leaves) {
+      for (const i of which || program.leaves) {
         const v = original[i];
         const drawn = v === 0 ? 2 * random() - 1 : v * (0.5 + random());
         values[i] = roundNicely(drawn);

@@ -197,7 +197,7 @@
         input.classList.remove("bad");
         setLeaf(i, x);
       });
-      slider.addEventListener("input", () => setLeaf(i, Number(slider.value)));
+      slider.addEventListener("input", () => dragTo(i, Number(slider.value)));
       for (const end of [low, high]) {
         end.addEventListener("change", () => {
           const a = readNumber(low.value);
@@ -275,6 +275,19 @@
     paintPanel();
     return {ok: true, message: "Your numbers, seed \u201c" + typed + "\u201d: " +
       LEAVES.map((i) => NODES[i].name + " = " + values[i]).join(", ") + "."};
+  }
+
+  // A dragged slider sends more input events than the screen shows frames: compute once a frame, the last value.
+  let dragged = null;
+  function dragTo(i, x) {
+    const first = dragged === null;
+    dragged = [i, x];
+    if (!first) return;
+    requestAnimationFrame(() => {
+      const [j, y] = dragged;
+      dragged = null;
+      setLeaf(j, y);
+    });
   }
 
   function setLeaf(i, x) {

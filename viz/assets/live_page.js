@@ -158,9 +158,11 @@
   const controls = []; // per leaf: {i, input, slider, low, high}
   const message = el("p", {id: "whatif-error", role: "alert", hidden: ""});
 
+  /** A slider's default ends: the value plus and minus twice its size (at least 2), in six digits. */
   function range(v) {
     const span = Math.max(1, Math.abs(v)) * 2;
-    return [v - span, v + span];
+    const short = (x) => Number(x.toPrecision(6));
+    return [short(v - span), short(v + span)];
   }
 
   function readNumber(text) {

@@ -440,3 +440,17 @@ def test_the_formula_boxs_stepper_has_the_what_if_panel(browser):  # noqa: F811 
     finally:
         context.close()
         server.stop()
+
+
+def test_a_seed_with_no_draw_in_the_domain_falls_back_to_the_original_values(open_page, tmp_path):  # noqa: F811
+    # sqrt(-(x - 1.234)^2) is defined only at x = 1.234 itself: no drawn value (two digits) is in its domain.
+    root = parse("L = sqrt(-(x - 1.234)**2) + x", x=1.234).output
+    stepper_html(root, tmp_path / "narrow.html", variants=True)
+    page, _ = open_page(tmp_path / "narrow.html")
+    page.fill("#seed", "Ada")
+    page.click("#draw")
+    note = page.text_content("#seed-note")
+    assert "after 200 draws" in note and "original values are back" in note
+    assert page.evaluate("window.chainrule.values()")["x"] == 1.234
+    assert page.evaluate("window.chainrule.error()") is None
+    assert_nodes(page, engine_nodes("L = sqrt(-(x - 1.234)**2) + x", {"x": 1.234}))

@@ -137,14 +137,18 @@
     UPDATE.problem = next.error ? next.error.message : "";
   }
 
+  let marked = -1; // the node outlined for a domain error, or -1
   function markError() {
-    for (let i = 0; i < N; i++) {
-      const bad = !!lastError && lastError.node === i;
+    const now = lastError ? lastError.node : -1;
+    if (now === marked) return;
+    for (const [i, bad] of [[marked, false], [now, true]]) {
+      if (i < 0) continue;
       if (S.valueBox[i]) S.valueBox[i].classList.toggle("domain-error", bad);
       S.rows[i].classList.toggle("domain-error", bad);
       const op = document.getElementById("op" + i);
       if (op) op.classList.toggle("domain-error", bad);
     }
+    marked = now;
     document.body.classList.toggle("whatif-error", !!lastError);
   }
 

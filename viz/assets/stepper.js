@@ -1123,7 +1123,12 @@
     refresh: () => {
       shown.fill(null);
       edgesHidden.fill(null);
-      for (const cell of dataCells) cell.dataset.known = "";
+      dataCells.forEach((cell, i) => { // the values in place: a thousand new elements cost more than new text
+        const shownValue = cell.firstElementChild;
+        if (!shownValue) return;
+        shownValue.textContent = fmt(NODES[i].data);
+        shownValue.dataset.value = String(NODES[i].data);
+      });
       go(pos);
     },
     /** New numbers make old answers meaningless: the quiz starts again. */

@@ -252,6 +252,10 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     if w4 and w4["chainrule"]["ok"]:
         b = w4["chainrule"]["bytes_per_node"]
         found.append(("W4 <= 250 bytes per node", f"{b:.0f} bytes", b <= 250))
+    w7 = results.get("W7")
+    if w7:
+        t = w7["median_compute_ms"]
+        found.append((f"W7 what-if recompute of a {w7['nodes']:,}-node page < 50 ms", f"{t:.2f} ms", t < 50))
     return found
 
 
@@ -307,6 +311,11 @@ def print_report(results: dict) -> None:
             for e, s in engines.items():
                 print(f"  {graph:30s} {e:10s} {s['nodes']:5d} nodes   DOT {ms(s['median_dot_seconds']):>10s}"
                       f"   SVG {ms(s['median_svg_seconds']):>10s}")
+    w7 = results.get("W7")
+    if w7:
+        print(f"\n{w7['workload']}")
+        print(f"  compute {w7['median_compute_ms']:.2f} ms   set() with the repaint {w7['median_set_ms']:.1f} ms"
+              f"   and the layout {w7['median_set_and_layout_ms']:.1f} ms")
     quick = " (a --quick run: W2 and W3 are below the targets' sizes)" if results["quick"] else ""
     print(f"\nTargets{quick}")
     for target, measured, met in targets(results):
@@ -316,7 +325,7 @@ def print_report(results: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results.json", help="where to write the JSON results")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W7", help="comma-separated workloads, e.g. W1,W4")
     parser.add_argument("--repeats", type=int, default=5,
                         help="W1: blocks of steps per engine; W5: repetitions (default 5)")
     parser.add_argument("--slow-repeats", type=int, default=3, help="repetitions of W2 and W3 (default 3)")
@@ -326,9 +335,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="small sizes (W2 up to 10^4, W3 10^4): a smoke test, not for the targets")
     args = parser.parse_args(argv)
     chosen = {w.strip().upper() for w in args.only.split(",") if w.strip()}
-    unknown = chosen - {"W1", "W2", "W3", "W4", "W5"}
+    unknown = chosen - {"W1", "W2", "W3", "W4", "W5", "W7"}
     if unknown:
-        parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}; choose from W1 to W5")
+        parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}; choose from W1 to W5 and W7")
     if args.repeats < 1 or args.slow_repeats < 1:
         parser.error("--repeats and --slow-repeats must be at least 1")
 
@@ -344,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         results["W4"] = memory(args.cap, MEMORY_SIZE)
     if "W5" in chosen:
         results["W5"] = rendering(args.repeats)
+    if "W7" in chosen:
+        from . import whatif  # W7: the stepper page's what-if in Chromium (None without Chromium)
+
+        results["W7"] = whatif.measure()
     results["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(results)]
     print_report(results)
     atomic_write(args.out, json.dumps(results, indent=2) + "\n")

@@ -353,7 +353,6 @@ def test_an_update_that_leaves_an_ops_domain_says_so():
     ({"quiz": "values"}, "quiz must be"),
     ({"view": "neurons"}, "found no nn neurons"),  # a formula's graph has no neurons
     ({"view": "tree"}, "view must be"),
-    ({"variants": True}, "variants=True"),
 ])
 def test_bad_options_are_refused_clearly(opts, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -321,7 +321,7 @@ def run_steps(args: argparse.Namespace) -> int:
         # before any table is printed.
         refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=title,
                                                    forward=args.forward, lr=args.lr, params=params,
-                                                   view=args.view))
+                                                   variants=args.variants, view=args.view))
     print("Forward pass, inputs first:")
     print(forward_table(root), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
@@ -955,6 +955,9 @@ def _stepper_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiz", nargs="?", const="grad", choices=("grad", "local", "forward", "all"),
                    help="in the page, ask before showing: grad (each parent's new grad, the default), local "
                         "(each edge's local derivative), forward (each value) or all; right within 0.1%%")
+    p.add_argument("--variants", action="store_true",
+                   help="in the page, each student types a seed (a name or a number) and draws their own inputs; "
+                        "the quiz checks their numbers and the score shows the seed")
     p.add_argument("--no-forward", dest="forward", action="store_false",
                    help="the page shows the backward pass only (by default the forward pass comes first)")
     p.add_argument("--lr", type=positive_float, help="end the page with a gradient-descent step of this rate")

@@ -53,6 +53,7 @@ from chainrule.autograd.names import display_names, operand_rules
 from .dot import to_dot, visible
 from .render import render
 from .tables import formula, math_formula, math_rule
+from .whatif import node_fields, op_rows
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -119,17 +120,18 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     neuron; clicking a circle opens it in place into its scalar nodes, where
     the steps play as usual (see ``viz.neuron_stepper``).
 
-    ``variants`` (each student's own numbers) belongs to later work and is
-    refused with a ValueError that says so.
+    Every page is live (``viz.whatif``): each input can be changed in the
+    page, by typing or with a slider, and every number is computed again in
+    the browser from the op table's formula strings. ``variants=True`` adds a
+    seed box: each student types a seed (a name or a number) and draws their
+    own inputs, the same for the same seed, redrawn until every op is in its
+    domain; the quiz then checks their numbers and the score shows the seed.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper_html needs a Value, got {type(root).__name__}")
     kind = quiz_kind(quiz)
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
-    if variants:
-        raise ValueError("variants=True (each student's own leaf values) is not in this version of the stepper "
-                         "yet; use variants=False")
     order = topological_order(root)
     update = _check_update(lr, params, order)
     saved = [node.grad for node in order]
@@ -151,6 +153,8 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
         for node, grad in zip(order, saved, strict=True):
             node.grad = grad
     del data["names"]
+    data["variants"] = bool(variants)
+    data["ops"] = op_rows()
     page = _assemble(data, svg)
     if path is not None:
         atomic_write(path, page)
@@ -198,7 +202,7 @@ def _page_data(root: Value, order: list[Value], quiz: str, title: str | None, fo
             "data": _number(node.data),
             "grad": _number(node.grad),  # final, after the whole pass
             "parents": [index[p] for p in node.parents],
-        }
+        } | node_fields(node)  # its op-table row and numbers, for the page's what-if
         for node in order
     ]
     forward_list = [
@@ -417,6 +421,7 @@ def _assemble(data: dict, svg: str) -> str:
 <title>{title}</title>
 <style>
 {_asset("stepper.css")}
+{_asset("whatif.css")}
 </style>
 </head>
 <body class="stepper{quiz}">
@@ -461,6 +466,7 @@ def _assemble(data: dict, svg: str) -> str:
   <section id="scorebox" hidden aria-live="polite"></section>
   <section id="nodeview" hidden></section>
 </main>
+<section id="whatif" aria-label="what if: change an input"></section>
 <section id="tablebox">
   <h2>Every node at this step</h2>
   <table id="grads">
@@ -470,7 +476,9 @@ def _assemble(data: dict, svg: str) -> str:
 </section>
 <script type="application/json" id="data">{script_json(data)}</script>
 {_neurons_script(data)}<script>
+{_asset("whatif.js")}
 {_asset("stepper.js")}
+{_asset("live_page.js")}
 </script>
 </body>
 </html>

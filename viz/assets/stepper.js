@@ -164,6 +164,7 @@
   const dataText = new Array(N).fill(null);
   const dataWords = new Array(N).fill("");
   const boxWidth = new Array(N).fill(0);
+  const fontSize = new Array(N).fill(0);
   const edgeLabel = {}; // "i_k" -> the <text> of the local derivative on edge e{i}_{k}
   if (svg) {
     svg.setAttribute("role", "img");
@@ -176,6 +177,7 @@
       gradText[i] = texts.slice().reverse().find((t) => t.textContent.startsWith("grad")) || null;
       dataText[i] = texts.find((t) => t.textContent.startsWith("data ")) || null;
       if (dataText[i]) dataWords[i] = dataText[i].textContent;
+      if (gradText[i]) fontSize[i] = parseFloat(gradText[i].getAttribute("font-size")) || 14;
       const shape = group.querySelector("polygon");
       if (shape) boxWidth[i] = shape.getBBox ? shape.getBBox().width : 0;
     }
@@ -195,14 +197,48 @@
 
   const shown = new Array(N).fill(null); // what each box shows now, to touch only what changes
 
+  // On a large graph only the boxes in view (and half a screen around) are painted; the others are painted
+  // when they scroll or zoom into view. A what-if change rewrites every box, and laying out a thousand
+  // SVG texts costs the browser far more than computing their numbers.
+  const CULL_FROM = 300;
+  let culling = N >= CULL_FROM && !!svg;
+  let lastPainted = null; // [t, grads] of the last paint, for boxes that come into view later
+  const revealHooks = [];
+
+  function viewRect() {
+    const r = graphBox.getBoundingClientRect();
+    return {left: r.left - r.width / 2, right: r.right + r.width / 2, top: r.top - r.height / 2,
+      bottom: r.bottom + r.height / 2};
+  }
+
+  function inView(element, view) {
+    const r = element.getBoundingClientRect();
+    return r.right >= view.left && r.left <= view.right && r.bottom >= view.top && r.top <= view.bottom;
+  }
+
+  let revealing = false;
+  function reveal() {
+    if (!culling || revealing) return;
+    revealing = true;
+    requestAnimationFrame(() => {
+      revealing = false;
+      if (lastPainted) paintGraph(lastPainted[0], lastPainted[1]);
+      for (const hook of revealHooks) hook();
+    });
+  }
+
   function paintGraph(t, grads) {
+    lastPainted = [t, grads];
     const changed = [];
+    const view = culling ? viewRect() : null;
+    const visible = view ? valueBox.map((group) => !!group && inView(group, view)) : null; // all reads first
     for (let i = 0; i < N; i++) {
       const state = stateAt(i, t);
       const words = gradWords(grads[i], state);
       const isKnown = known(i, t);
       const key = words + state + isKnown;
       if (shown[i] === key) continue;
+      if (visible && !visible[i]) { shown[i] = null; continue; } // stale until it comes into view
       shown[i] = key;
       const group = valueBox[i];
       if (!group) continue;
@@ -218,12 +254,14 @@
       setTitle(group, tooltip(i, isKnown, state, grads[i]));
     }
     // Squeeze a grad that outgrew its box (bold and "..." are wider than what dot measured).
-    for (const i of changed) {
-      const room = boxWidth[i] - 6;
-      if (room > 0 && gradText[i].getComputedTextLength() > room) {
-        gradText[i].setAttribute("textLength", String(room));
-        gradText[i].setAttribute("lengthAdjust", "spacingAndGlyphs");
-      }
+    // Measuring a text costs a layout: only a text that might not fit is measured (0.7 em a character is
+    // wider than any of Helvetica's, bold ones included), and all before any is changed.
+    const mightNotFit = (i) => gradText[i].textContent.length * 0.7 * (fontSize[i] || 14) > boxWidth[i] - 6;
+    const over = changed.filter((i) => boxWidth[i] - 6 > 0 && mightNotFit(i) &&
+      gradText[i].getComputedTextLength() > boxWidth[i] - 6);
+    for (const i of over) {
+      gradText[i].setAttribute("textLength", String(boxWidth[i] - 6));
+      gradText[i].setAttribute("lengthAdjust", "spacingAndGlyphs");
     }
   }
 
@@ -654,6 +692,7 @@
   // --- the score at the end --------------------------------------------------------------
 
   const scoreBox = $("scorebox");
+  let scoreNote = ""; // the seed of a student's own numbers (variants), shown with the score
 
   function paintScore(t) {
     const gated = [];
@@ -683,6 +722,7 @@
         "data-revealed": String(count.revealed)},
         count.first + " of " + gated.length + " steps right first time, " + count.retry + " right after a retry, " +
         count.revealed + " revealed."), list, restart);
+    if (scoreNote) restart.before(el("p", {class: "seed", "data-seed": scoreNote}, "Your numbers: seed " + scoreNote));
   }
 
   // --- the click view: one node's gradient, locally and globally --------------------------
@@ -806,6 +846,7 @@
     svg.style.width = W * scale + "px";
     svg.style.height = H * scale + "px";
     graphBox.dataset.scale = String(scale);
+    reveal();
   }
 
   const roomWidth = () => Math.max(200, graphBox.clientWidth - 4);
@@ -840,6 +881,15 @@
   function fit() {
     setScale(fitScale());
   }
+
+  graphBox.addEventListener("scroll", reveal, {passive: true});
+  window.addEventListener("resize", reveal);
+  window.addEventListener("beforeprint", () => { // paper shows every box
+    culling = false;
+    paint();
+    for (const hook of revealHooks) hook();
+  });
+  window.addEventListener("afterprint", () => { culling = N >= CULL_FROM && !!svg; });
 
   graphBox.addEventListener("wheel", (event) => {
     if (!event.ctrlKey) return; // a plain wheel scrolls; Ctrl+wheel (and a trackpad's pinch) zooms
@@ -1072,6 +1122,33 @@
     fmt: fmt,
   };
   window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: LAST};
+  // What the what-if panel (live_page.js) needs: the data it recomputes in place, and a repaint.
+  window.chainruleStepper.internals = {
+    DATA: DATA, NODES: NODES, FORWARD: FORWARD, STEPS: STEPS, UPDATE: UPDATE, ROOT: ROOT,
+    fmt: fmt, el: el, clear: clear, dataWords: dataWords, edgeLabel: edgeLabel, valueBox: valueBox,
+    rows: rows, dataCells: dataCells,
+    /** Large graphs paint only what is in view: culling(), viewRect(), inView(element, view), and
+     * onReveal(hook) to paint more when the view moves. */
+    culling: () => culling, viewRect: viewRect, inView: inView, onReveal: (hook) => revealHooks.push(hook),
+    /** Everything painted again from the data, as if the page had just opened at this position. */
+    refresh: () => {
+      shown.fill(null);
+      edgesHidden.fill(null);
+      dataCells.forEach((cell, i) => { // the values in place: a thousand new elements cost more than new text
+        const shownValue = cell.firstElementChild;
+        if (!shownValue) return;
+        shownValue.textContent = fmt(NODES[i].data);
+        shownValue.dataset.value = String(NODES[i].data);
+      });
+      go(pos);
+    },
+    /** New numbers make old answers meaningless: the quiz starts again. */
+    resetQuiz: () => {
+      for (const key of Object.keys(verdicts)) delete verdicts[key];
+      for (const key of Object.keys(attempts)) delete attempts[key];
+    },
+    setScoreNote: (text) => { scoreNote = text; },
+  };
   go(0);
   document.body.dataset.ready = "true";
 })();

@@ -23,12 +23,10 @@ import unicodedata
 from importlib import metadata
 from pathlib import Path
 
-from chainrule.autograd import ExpressionError, count_paths, gradcheck
+from chainrule.autograd import ExpressionError, gradcheck
 from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import atomic_write, is_stream, resolve_target
 from chainrule.autograd.forward import forward_sweep, jacobian_forward, jacobian_reverse, nodes_below
-from chainrule.autograd.graph import count_text, iter_paths
-from chainrule.autograd.names import display_names
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
 
 from chainrule import autograd
@@ -39,7 +37,7 @@ from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
-from .tables import formula, forward_table, label, num, step_table, table
+from .tables import formula, forward_table, label, num, paths_table, step_table, table
 from .training import training_html
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
@@ -381,49 +379,6 @@ def refusing_large_graphs(draw):
         raise UsageError(f"the graph has {e.count:,} {e.what}, more than the {e.max_nodes:,} a picture can show "
                          "(Graphviz would take minutes); chainrule steps without -o, and paths, print graphs "
                          "of any size as text") from None
-
-
-#: The most text ``paths`` lists before it only counts: a 1 KB formula can have 10,000 paths of a thousand
-#: nodes each (28 MB of table), and a few doublings more would exhaust memory.
-MAX_PATHS_TEXT = 1_000_000  # characters
-
-
-def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000,
-                max_text: int = MAX_PATHS_TEXT) -> str:
-    """The paths from ``root`` down to ``wrt``, their edge locals and products, then the sums.
-
-    At most ``limit`` paths and about ``max_text`` characters are listed, found one at a time so the
-    rest are never built; the count and the sum of the rest (backprop's total less the listed sum)
-    close the table.
-    """
-    root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
-    root.backward()
-    count = count_paths(root, wrt)
-    names = display_names(autograd.topological_order(root))  # mul1, add2 ...: as the step table says
-    rows, products, size = [], [], 0
-    for path in iter_paths(root, wrt):
-        if len(rows) == limit or size > max_text:
-            break
-        route = " -> ".join(names[node] for node in path.nodes)
-        factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
-        rows.append((str(len(rows) + 1), route, factors, num(path.product)))
-        products.append(path.product)
-        size += len(route) + len(factors) + 30
-    listed = math.fsum(products)
-    d = f"d{label(root)}/d{label(wrt)}"
-    lines = [table(("path", "route", "local derivatives", "product"), rows)] if rows else []
-    if len(rows) == count:
-        paths_word = "1 path" if count == 1 else f"{count} paths"
-        lines.append(f"sum over {paths_word}: {num(listed)}")
-    else:
-        why = f"--limit {limit:,}" if len(rows) == limit else f"the first {max_text:,} characters"
-        lines.append(f"{count_text(count)} paths lead from {label(root)} to {label(wrt)}; listed {len(rows):,} "
-                     f"({why}), whose products sum to {num(listed)}")
-        rest = count - len(rows)
-        others = "the other path sums" if rest == 1 else f"the other {count_text(rest)} paths sum"
-        lines.append(f"{others} to {num(wrt.grad - listed)} (backprop's {d} less the listed sum)")
-    lines.append(f"backprop's {d}:  {num(wrt.grad)}")
-    return "\n".join(lines)
 
 
 def run_paths(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import pytest
 from chainrule.autograd import Value
 from chainrule.nn import MLP, SGD, Adam, Module, accuracy, fit, grad_norms, make_blobs, make_moons, make_xor, mse
 from chainrule.nn.train import predicted_class
+from conftest import require
 
 from chainrule import autograd, nn
 
@@ -464,3 +465,30 @@ def test_grad_norms_of_a_300_layer_sigmoid_net_are_tiny_but_not_zero():
 def test_noise_past_its_limit_is_refused_by_name():
     with pytest.raises(ValueError, match="noise must be a number >= 0 .* at most 1e\\+06, got 1e\\+308"):
         make_moons(10, noise=1e308)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_vanish_norms_agree_with_torch(activation):
+    """The vanishing-gradient experiment (cli vanish, demo 5.4): per-layer norms against PyTorch in float64."""
+    require("torch")
+    import torch
+    from chainrule.nn.train import after_one_pass, vanish_norms
+
+    X, y = make_moons(8, noise=0.1, seed=3)
+    model = after_one_pass(X, y, depth=5, width=4, activation=activation, init="he", seed=3)
+    assert any(p.grad != 0.0 for p in model.layers[-1].parameters())  # a real backward pass ran
+
+    act = {"sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    weights = [(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True),
+                torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True))
+               for layer in model.layers]
+    h = torch.tensor(X, dtype=torch.float64)
+    for i, (W, b) in enumerate(weights):
+        h = h @ W.T + b
+        if i < len(weights) - 1:  # the output layer is linear
+            h = act(h)
+    ((h[:, 0] - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    expected = [math.sqrt(float((W.grad**2).sum() + (b.grad**2).sum())) for W, b in weights]
+
+    assert vanish_norms(X, y, 5, 4, activation, "he", 3) == pytest.approx(expected, rel=1e-12)
+    assert grad_norms(model) == pytest.approx(expected, rel=1e-12)

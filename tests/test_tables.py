@@ -68,3 +68,14 @@ def test_paths_table_stops_at_the_limit_and_accounts_for_the_rest():
     cut = paths_table(e.output, e.variables["x"], limit=1)
     assert "4 paths lead from L to x; listed 1 (--limit 1), whose products sum to 4" in cut
     assert "the other 3 paths sum to 12" in cut
+
+
+def test_norms_table_marks_the_ends_and_keeps_extra_rows():
+    text = tables.norms_table({"sigmoid": [1e-6, 0.01, 0.5], "relu": [0.3, 0.2, -0.0]}, [("ratio", "a", "b")])
+    assert columns(text) == [
+        ["1 (input side)", "1e-06", "0.3"],
+        ["2", "0.01", "0.2"],
+        ["3 (output)", "0.5", "0"],
+        ["ratio", "a", "b"],
+    ]
+    assert text.splitlines()[0].split() == ["layer", "sigmoid", "relu"]

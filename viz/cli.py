@@ -28,8 +28,9 @@ from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import atomic_write, is_stream, resolve_target
 from chainrule.autograd.forward import forward_sweep, jacobian_forward, jacobian_reverse, nodes_below
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
+from chainrule.nn.train import after_one_pass, vanish_norms
 
-from chainrule import autograd
+from chainrule import autograd, nn
 
 from .dot import GraphTooLarge, to_dot
 from .frames import FRAME_FORMATS, save_frames
@@ -37,7 +38,7 @@ from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
-from .tables import formula, forward_table, label, num, paths_table, step_table, table
+from .tables import formula, forward_table, label, norms_table, num, paths_table, step_table, table
 from .training import training_html
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
@@ -414,8 +415,6 @@ def boundary_path(plot: Path) -> Path:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from chainrule import nn
-
     plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     page = writable(args.html, PAGE_SUFFIXES) if args.html is not None else None
     widths = layer_widths(args.layers)
@@ -456,21 +455,8 @@ VANISH_POINTS = 16
 
 def vanish_model(activation: str, depth: int, width: int, init: str, seed: int):
     """A deep MLP after one backward pass of the mse on 16 moons points (its grads are the point)."""
-    from chainrule import nn
-
     X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=seed)
-    model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
-    loss = nn.mse([model(x) for x in X], [float(t) for t in y])
-    model.zero_grad()
-    loss.backward()
-    return model
-
-
-def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
-    """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
-    from chainrule import nn
-
-    return nn.grad_norms(vanish_model(activation, depth, width, init, seed))
+    return after_one_pass(X, y, depth, width, activation, init, seed)
 
 
 def run_vanish(args: argparse.Namespace) -> int:
@@ -482,16 +468,12 @@ def run_vanish(args: argparse.Namespace) -> int:
         raise UsageError(f"--activations: unknown {', '.join(map(printable, unknown)) or '(none given)'}; "
                          f"choose from {', '.join(ACTIVATIONS)}")
     check_step_size(VANISH_POINTS, [args.width] * args.depth + [1], "use a smaller --depth or --width")
-    norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
-    layers = args.depth + 1
+    X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=args.seed)  # the same points vanish_model uses
+    norms = {a: vanish_norms(X, y, args.depth, args.width, a, args.init, args.seed) for a in activations}
     print(f"Gradient norm of each layer's parameters (weights and biases), input side first, in an MLP\n"
           f"with {args.depth} hidden layers of {args.width} ({args.init} init), after one backward pass "
           "(mse on 16 moons points):\n")
-    rows = []
-    for i in range(layers):
-        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
-        rows.append((f"{i + 1}{where}", *(num(norms[a][i]) for a in activations)))
-    print(table(("layer", *activations), rows), end="\n\n")
+    print(norms_table(norms), end="\n\n")
     for a in activations:
         first, last = norms[a][0], norms[a][-1]
         ratio = f"{first / last:.3g}" if last else "undefined (the output layer's gradient is 0)"

@@ -135,6 +135,20 @@ def paths_table(root: Value, wrt: Value, limit: int = 10_000,
     return "\n".join(lines)
 
 
+def norms_table(columns: dict[str, list[float]], extra: list[tuple[str, ...]] | None = None) -> str:
+    """Per-layer gradient norms side by side, one column per network, input side first.
+
+    ``columns`` maps a column's title to its norms (``nn.grad_norms``); ``extra``
+    rows (already formatted) go under the layers, such as a ratio.
+    """
+    layers = len(next(iter(columns.values())))
+    rows = []
+    for i in range(layers):
+        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
+        rows.append((f"{i + 1}{where}", *(num(norms[i]) for norms in columns.values())))
+    return table(("layer", *columns), rows + list(extra or ()))
+
+
 # --- the same, in the notation a blackboard uses: ×, −, x², σ(z), ∂ ------------------------------
 
 #: How a page writes a function's name: sigmoid is σ on the board.

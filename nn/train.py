@@ -27,6 +27,7 @@ from chainrule.autograd import Value
 
 from chainrule import autograd
 
+from .checks import check_count
 from .losses import CrossEntropyRule, binary_cross_entropy, cross_entropy, hinge, hinge_sign, mean, mse
 from .module import MLP, Module
 from .optim import SGD, Adam, vector_norm
@@ -206,14 +207,6 @@ def _make_optimizer(optimizer, params: list[Value], lr):
     if lr is not None:
         raise ValueError("give lr or an optimizer object, not both (the optimizer has its own lr)")
     return optimizer
-
-
-def _check_count(what: str, n, allow_none: bool = False):
-    if n is None and allow_none:
-        return None
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{what} must be a whole number >= 1, got {n!r}")
-    return int(n)
 
 
 # --- the loss of a batch -------------------------------------------------------------
@@ -432,9 +425,9 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a function")
         _check_labels(loss, y, k)
-    steps = _check_count("steps", steps)
-    batch_size = _check_count("batch_size", batch_size, allow_none=True)
-    every = 0 if record is False else 1 if record is True else _check_count("record (every k-th step)", record)
+    steps = check_count("steps", steps)
+    batch_size = None if batch_size is None else check_count("batch_size", batch_size)
+    every = 0 if record is False else 1 if record is True else check_count("record (every k-th step)", record)
     if batch_size is not None and batch_size > len(X):
         raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(X)} points)")
     opt = _make_optimizer(optimizer, params, lr)

@@ -159,8 +159,8 @@ def test_mse_on_real_valued_targets_has_no_accuracy():
         ([[0.0, 1.0]], [1], {"lr": 0.0}, "learning rate lr must be a positive number, got 0.0"),
         ([[0.0, 1.0]], [1], {"lr": -0.01}, "got -0.01"),
         ([[0.0, 1.0]], [1], {"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
-        ([[0.0, 1.0]], [1], {"steps": 0}, "steps must be a whole number >= 1"),
-        ([[0.0, 1.0]], [1], {"batch_size": 0}, "batch_size must be a whole number >= 1"),
+        ([[0.0, 1.0]], [1], {"steps": 0}, "steps must be at least 1, got 0"),
+        ([[0.0, 1.0]], [1], {"batch_size": 0}, "batch_size must be at least 1, got 0"),
         ([[0.0, 1.0]], [1], {"batch_size": 2}, r"batch_size 2 is larger than the data set \(1 points\)"),
         ([[0.0, 1.0]], [1], {"loss": lambda p, t: 1.0}, "the loss must return a Value, got float"),
     ],
@@ -492,3 +492,16 @@ def test_vanish_norms_agree_with_torch(activation):
 
     assert vanish_norms(X, y, 5, 4, activation, "he", 3) == pytest.approx(expected, rel=1e-12)
     assert grad_norms(model) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"steps": 2.5}, TypeError, "steps must be a whole number, got float 2.5"),
+    ({"steps": True}, TypeError, "steps must be a whole number, got bool True"),
+    ({"batch_size": "4"}, TypeError, "batch_size must be a whole number, got str '4'"),
+    ({"record": 0}, ValueError, r"record \(every k-th step\) must be at least 1, got 0"),
+])
+def test_counts_are_checked_as_everywhere_in_nn(options, error, message):
+    # one policy (nn.checks.check_count): the wrong type is a TypeError, too small a ValueError
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(error, match=message):
+        fit(model, [[0.0, 1.0]], [1], progress=False, **options)

@@ -54,14 +54,6 @@ def _target(y, what: str) -> Value | float:
     raise TypeError(f"{what} must be a number or a Value, got {type(y).__name__} {y!r:.40}")
 
 
-def _number(y, what: str) -> float:
-    if isinstance(y, Value):
-        return y.data
-    if isinstance(y, numbers.Real) and not isinstance(y, bool):
-        return float(y)
-    raise TypeError(f"{what} must be a number, got {type(y).__name__} {y!r:.40}")
-
-
 def _is_list(x) -> bool:
     return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
 
@@ -260,7 +252,8 @@ def set_label(node: Value, label: int) -> None:
 
 def hinge_sign(label) -> float:
     """The y of the hinge loss for a class label: +1.0 for label 1, -1.0 for label 0 (a -1 stays -1)."""
-    t = _number(label, "hinge: a label")
+    t = _target(label, "hinge: a label")
+    t = t.data if isinstance(t, Value) else t
     if t not in (0.0, 1.0, -1.0):
         raise ValueError(f"hinge: label {label!r} must be 0 or 1 (or -1 for the negative class)")
     return 1.0 if t == 1.0 else -1.0

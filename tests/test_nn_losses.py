@@ -492,3 +492,11 @@ def test_softmax_and_cross_entropy_match_torch(torch):
     p = softmax(zs)
     ref = F.softmax(torch.tensor(rows[2], dtype=torch.float64), 0)
     assert [q.data for q in p] == pytest.approx(ref.tolist(), rel=1e-14)
+
+
+def test_a_label_that_is_not_a_number_is_refused_by_name():
+    with pytest.raises(TypeError, match="hinge: a label must be a number or a Value, got str '1'"):
+        hinge(Value(1.0), "1")
+    with pytest.raises(TypeError, match="hinge: a label must be a number or a Value, got bool True"):
+        hinge(Value(1.0), True)  # a bool is a slip, as for every number nn reads
+    assert hinge(Value(0.25), 1).data == 0.75 and hinge(Value(0.25), 0).data == 1.25  # max(0, 1 - y*s)

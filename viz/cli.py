@@ -223,12 +223,17 @@ def check_step_size(points_per_step: int, widths: list[int], advice: str, nin: i
                          f"{MAX_STEP_GRAPH:,} this command allows; {advice}")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
+def whole_number(text: str) -> int:
+    """``text`` as an int, or the argparse error that quotes it (``'1e3' is not a whole number``)."""
     try:
-        n = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    n = whole_number(text)
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
@@ -858,10 +863,7 @@ examples:
 
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 1 to 65535."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    n = whole_number(text)
     if not 1 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, got {n}")
     return n

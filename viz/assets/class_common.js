@@ -1,4 +1,5 @@
-// What the teacher's and the students' pages share: the socket, the graph and the step table.
+// What the pages of `chainrule serve` share: the socket, the graph, the step table and the
+// reading of the values box (the formula box loads this file too).
 // Text from the server goes on the page through textContent only. The graph is Graphviz's SVG
 // (its labels escaped by Graphviz); it is parsed as SVG, and the page's Content-Security-Policy
 // runs no script that could hide in it.
@@ -80,5 +81,18 @@ window.chainruleClass = (function () {
     $("formula" + (document.body.classList.contains("teacher") ? "shown" : "")).textContent = view.formula;
   }
 
-  return { $, connect, loadGraph, paintSteps };
+  // "x=1.5, w=0.8" as {x: 1.5, w: 0.8}, for POST /api/graph and the teacher's load.
+  function readValues(text) {
+    const at = {};
+    for (const part of text.split(",")) {
+      if (!part.trim()) continue;
+      const [name, value] = part.split("=");
+      // A value that is not a number goes as typed, so the server's refusal can quote it.
+      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
+      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
+    }
+    return at;
+  }
+
+  return { $, connect, loadGraph, paintSteps, readValues };
 })();

@@ -2,7 +2,7 @@
 // watch the answers arrive. The secret is the last part of this page's address.
 "use strict";
 (function () {
-  const { $, connect, loadGraph, paintSteps } = window.chainruleClass;
+  const { $, connect, loadGraph, paintSteps, readValues } = window.chainruleClass;
   const secret = location.pathname.split("/").filter(Boolean).pop();
   let view = null;
 
@@ -10,18 +10,6 @@
   $("csv").href = `/teach/${secret}/results.csv`;
 
   const link = connect("/ws/teach/" + secret, () => {}, receive);
-
-  function readValues(text) {
-    const at = {};
-    for (const part of text.split(",")) {
-      if (!part.trim()) continue;
-      const [name, value] = part.split("=");
-      // A value that is not a number goes as typed, so the server's refusal can quote it.
-      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
-      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
-    }
-    return at;
-  }
 
   $("load").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -3,20 +3,8 @@
 // image (the SVG as a data: URL), never as markup.
 "use strict";
 (function () {
-  const $ = (id) => document.getElementById(id);
+  const { $, readValues } = window.chainruleClass;
   let paths = {};
-
-  function readValues(text) {
-    const at = {};
-    for (const part of text.split(",")) {
-      if (!part.trim()) continue;
-      const [name, value] = part.split("=");
-      // A value that is not a number goes as typed, so the server's refusal can quote it.
-      const number = value === undefined || !value.trim() ? NaN : Number(value.trim());
-      at[name.trim()] = Number.isFinite(number) ? number : (value || "").trim();
-    }
-    return at;
-  }
 
   function showError(body) {
     const box = $("error");

@@ -97,17 +97,6 @@ def mse(pred, target) -> Value:
 # --- binary cross-entropy -------------------------------------------------------------
 
 
-def softplus(z: Value) -> Value:
-    """log(1 + e^z), written so that e^x never sees a large positive x.
-
-    For z > 0 it is z + log(1 + e^-z), for z <= 0 log(1 + e^z): the same
-    function, each form safe on its side, with the exact derivative sigmoid(z).
-    """
-    if z.data > 0.0:
-        return z + (1 + (-z).exp()).log()
-    return (1 + z.exp()).log()
-
-
 def binary_cross_entropy(p, y) -> Value:
     """-(y log p + (1 - y) log(1 - p)) for a probability p and a target y in [0, 1].
 
@@ -144,15 +133,17 @@ def binary_cross_entropy(p, y) -> Value:
 
 def _bce_from_score(z: Value, t: Value | float) -> Value:
     # -(t log s(z) + (1-t) log(1 - s(z))) with log s(z) = -softplus(-z) and log(1 - s(z)) = -softplus(z).
+    # softplus is one op of the engine, log(1 + e^a) computed as max(a, 0) + log1p(e^-|a|): exact to the
+    # last bit for every score, and one node in the graph (its local derivative is sigmoid).
     if isinstance(t, Value):  # a leaf whose number may change: keep both terms
-        return t * softplus(-z) + (1 - t) * softplus(z)
+        return t * (-z).softplus() + (1 - t) * z.softplus()
     # A number drops the term it weights by 0, and folds the two into one where
     # neither weight is 0 (softplus(-z) = softplus(z) - z).
     if t == 1.0:
-        return softplus(-z)
+        return (-z).softplus()
     if t == 0.0:
-        return softplus(z)
-    return softplus(z) - t * z
+        return z.softplus()
+    return z.softplus() - t * z
 
 
 def _bce_from_probability(p: Value, t: Value | float) -> Value:

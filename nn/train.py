@@ -363,10 +363,11 @@ def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Val
         try:
             return step.tape(), step.outputs()
         except (ArithmeticError, ValueError):
-            # A branch taken when the step was traced stays in the tape: softplus picks the
-            # form that is safe for the sign the score had then, and that form overflows for a
-            # score hundreds on the other side. Tracing afresh at this batch's values picks the
-            # branches that fit, or raises the error the dynamic graph raises, if it is genuine.
+            # A branch taken when the step was traced stays in the tape: a loss function of
+            # your own may pick the form of a formula that is safe for the sign a score had
+            # then, and that form may overflow for a score hundreds on the other side. Tracing
+            # afresh at this batch's values picks the branches that fit, or raises the error the
+            # dynamic graph raises, if it is genuine.
             del tapes[len(rows)]
     step = tapes[len(rows)] = _trace_step(model, loss, params, rows, labels)
     return step.tape(), step.outputs()

@@ -337,11 +337,10 @@ def scaled_line(w: float, b: float) -> MLP:
 
 
 @needs_compile
-def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
-    # binary cross-entropy from a score z is y softplus(-z) + (1 - y) softplus(z), and softplus takes
-    # the form that is safe for the sign z had when the step was traced. Batches of one point alternate
-    # between scores of about +800 and -800, where the other form overflows: the step is traced again,
-    # and the numbers are the dynamic loop's.
+def test_binary_cross_entropy_traces_once_for_scores_on_either_side(traces):
+    # binary cross-entropy from a score z is softplus(z) - y z, and softplus is one op of the engine,
+    # max(z, 0) + log1p(e^-|z|), with no branch taken while the graph is built: one tape serves batches
+    # of one point whose scores alternate between about +800 and -800, and the numbers are the dynamic loop's.
     X, y = [[800.0], [-800.0]], [0, 1]
     options = {"loss": "binary_cross_entropy", "steps": 6, "batch_size": 1, "progress": False, "seed": 2}
     dynamic, compiled = scaled_line(1.0, 0.0), scaled_line(1.0, 0.0)
@@ -349,6 +348,29 @@ def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
     b = fit(compiled, X, y, optimizer=SGD(compiled.parameters(), lr=1e-7), compiled=True, **options)
     # softplus(800) = 800 to the last digit; dL/dw = x (sigmoid(z) - y) = 800 moves a score by 0.064
     assert a.loss[0] == pytest.approx(800.0, rel=1e-3) and all(v > 790.0 for v in a.loss)
+    assert b.loss == pytest.approx(a.loss, rel=1e-12)
+    assert [p.data for p in compiled.parameters()] == pytest.approx([p.data for p in dynamic.parameters()],
+                                                                    rel=1e-12)
+    assert len(traces) == 1
+
+
+@needs_compile
+def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
+    # A loss function of your own may branch on a value while it builds the graph, and the branch stays
+    # in the tape. This one is log(1 + e^z) written the safe way for the sign z has: traced at z = +800,
+    # the tape's form overflows at z = -800, so the step is traced again, and the numbers are the dynamic loop's.
+    def softplus_by_hand(predictions, labels):
+        z = predictions[0]
+        if z.data > 0.0:
+            return z + (1 + (-z).exp()).log()
+        return (1 + z.exp()).log()
+
+    X, y = [[800.0], [-800.0]], [0, 0]  # the labels never change, so only the overflow can trace again
+    options = {"loss": softplus_by_hand, "steps": 6, "batch_size": 1, "progress": False, "seed": 2}
+    dynamic, compiled = scaled_line(1.0, 0.0), scaled_line(1.0, 0.0)
+    a = fit(dynamic, X, y, optimizer=SGD(dynamic.parameters(), lr=1e-7), **options)
+    b = fit(compiled, X, y, optimizer=SGD(compiled.parameters(), lr=1e-7), compiled=True, **options)
+    assert sorted(a.loss)[-1] == pytest.approx(800.0, rel=1e-3) and min(a.loss) == 0.0  # log(1 + e^-800)
     assert b.loss == pytest.approx(a.loss, rel=1e-12)
     assert [p.data for p in compiled.parameters()] == pytest.approx([p.data for p in dynamic.parameters()],
                                                                     rel=1e-12)

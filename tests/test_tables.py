@@ -79,3 +79,13 @@ def test_norms_table_marks_the_ends_and_keeps_extra_rows():
         ["ratio", "a", "b"],
     ]
     assert text.splitlines()[0].split() == ["layer", "sigmoid", "relu"]
+
+
+def test_leaky_relu_tables_show_the_slope_that_was_given():
+    e = parse("h = leaky_relu(w*x, 0.1); g = leaky_relu(x); L = h + g", w=1.0, x=-2.0)
+    forward = {row[0]: row for row in columns(forward_table(e.output))}
+    assert forward["h"][1:] == ["leaky_relu(mul1, 0.1)", "-0.2"]  # 0.1 * (1 * -2)
+    assert forward["g"][1:] == ["leaky_relu(x)", "-0.02"]  # the default slope, 0.01
+    rules = {row[3]: row[4:6] for row in columns(step_table(e.output)) if row[3] in ("mul1", "x") and len(row) > 6}
+    assert rules["mul1"] == ["d leaky_relu(mul1, 0.1)/dmul1 = 1 if mul1 > 0 else 0.1", "0.1"]
+    assert tables.math_formula(e.nodes["h"], {e.nodes["h"].parents[0]: "mul1"}) == "leaky_relu(mul1, 0.1)"

@@ -8,7 +8,7 @@ from chainrule.autograd import Value, backward_steps, count_paths, power_exponen
 from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.autograd.names import display_names, operand, operand_rules
 
-from .drawing import num  # the one number format of every picture and table: 4 digits, -0.0 shown as 0
+from .drawing import changed_params, num  # the one number format of every picture and table: 4 digits, -0.0 shown as 0
 
 
 def label(node: Value, names: dict[Value, str] | None = None) -> str:
@@ -43,7 +43,8 @@ def formula(node: Value, names: dict[Value, str] | None = None) -> str:
         return f"-{names[0]}"
     if node.op in INFIX:
         return f" {node.op} ".join(names)
-    return f"{node.op}({', '.join(names)})"
+    numbers = [f"{value:g}" for _, value in changed_params(node)]  # leaky_relu(x, 0.1), as it was written
+    return f"{node.op}({', '.join(names + numbers)})"
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -190,7 +191,8 @@ def math_formula(node: Value, names: dict[Value, str], values: bool = False) -> 
         return MATH_INFIX[node.op].join(parts)
     if node.op == "sum":
         return " + ".join(parts)
-    return f"{MATH_NAMES.get(node.op, node.op)}({', '.join(parts)})"
+    numbers = [num(value).replace("-", "−") for _, value in changed_params(node)]
+    return f"{MATH_NAMES.get(node.op, node.op)}({', '.join(parts + numbers)})"
 
 
 def math_rule(text: str) -> str:

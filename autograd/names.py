@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .ops import OPS, power_exponent, rule_text
+from .ops import OPS, node_params, row_of
 from .value import Value
 
 #: The word an automatic name starts with, per op symbol. Ops whose symbol is
@@ -89,8 +89,9 @@ def operand_rules(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
     if node.is_leaf:
         return ()
     parents = [operand(names[p]) for p in node.parents]
-    if power_exponent(node) is not None:
-        texts: tuple[str, ...] = (rule_text(node),)
+    row, params = row_of(node), node_params(node)
+    if params and row is not None and row.explain is not None:  # the numbers filled in: a ** 2, leaky_relu's slope
+        texts: tuple[str, ...] = row.explain(params)
     else:
         texts = OPS[node.op].text
     if OPS.get(node.op) is not None and OPS[node.op].arity == -1:

@@ -199,16 +199,16 @@ class Value:
     # Comparisons look at the numbers; == and hash stay identity, so Values
     # can be keys of dicts and members of sets.
     def __lt__(self, other):
-        return self.data < _number(other)
+        return self.data < _compared(other)
 
     def __le__(self, other):
-        return self.data <= _number(other)
+        return self.data <= _compared(other)
 
     def __gt__(self, other):
-        return self.data > _number(other)
+        return self.data > _compared(other)
 
     def __ge__(self, other):
-        return self.data >= _number(other)
+        return self.data >= _compared(other)
 
     __hash__ = object.__hash__
 
@@ -511,7 +511,8 @@ def _lift(x) -> Value | None:
     return None
 
 
-def _number(x) -> float:
+def _compared(x) -> float:
+    """The number a comparison reads from its other side: a Value's data, or a real number."""
     if isinstance(x, Value):
         return x.data
     if isinstance(x, numbers.Real):

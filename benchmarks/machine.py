@@ -52,4 +52,13 @@ def machine_info() -> dict:
         "numpy": _version("numpy"),
         "micrograd": _version("micrograd"),
         "chainrule_commit": _git_commit(),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: above the core count, other work shared the CPUs."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # not on this platform
+        return None

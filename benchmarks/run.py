@@ -26,7 +26,7 @@ from pathlib import Path
 
 from chainrule.autograd.files import atomic_write
 
-from .machine import machine_info
+from .machine import load_average, machine_info
 
 CHAIN_SIZES = [10**2, 10**3, 10**4, 10**5, 10**6]
 WIDE_SIZE = 10**6
@@ -259,10 +259,35 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     return found
 
 
+def ratios(results: dict) -> dict[str, float]:
+    """The headline ratios chainrule / peer of this run, in one place (below 1: chainrule is faster)."""
+    found = {}
+    w1 = results.get("W1")
+    if w1:
+        t = w1["median_seconds"]
+        found["W1 chainrule / micrograd"] = t["chainrule"] / t["micrograd"]
+        found["W1 chainrule / micrograd gc off"] = t["chainrule"] / t["micrograd, gc off"]
+        found["W1 chainrule compiled / micrograd"] = t["chainrule compiled"] / t["micrograd"]
+    w3 = results.get("W3")
+    if w3 and w3["ratio_chainrule_over_micrograd"]:
+        found["W3 chainrule / micrograd"] = w3["ratio_chainrule_over_micrograd"]
+        engines = w3["engines"]
+        found["W3 graph and backward alone, chainrule / micrograd"] = (
+            engines["chainrule"]["median_graph_seconds"] / engines["micrograd"]["median_graph_seconds"])
+    w4 = results.get("W4")
+    if w4 and w4["chainrule"]["ok"] and w4["micrograd"]["ok"]:
+        found["W4 bytes per node, chainrule / micrograd"] = (
+            w4["chainrule"]["bytes_per_node"] / w4["micrograd"]["bytes_per_node"])
+    return found
+
+
 def print_report(results: dict) -> None:
     m = results["machine"]
     print(f"\nchainrule vs micrograd {m['micrograd']}: {m['date']}, {m['cpu']} ({m['cores']} cores), "
           f"Python {m['python']}, {m['platform']}")
+    if m.get("load_average"):
+        print(f"load average (1, 5, 15 min) at the start {m['load_average']}, at the end "
+              f"{results.get('load_average_at_end')}: above {m['cores']}, other work shared the CPUs")
     w1 = results.get("W1")
     if w1:
         steps = w1["blocks"] * w1["steps_per_block"]
@@ -320,6 +345,9 @@ def print_report(results: dict) -> None:
     print(f"\nTargets{quick}")
     for target, measured, met in targets(results):
         print(f"  [{'met' if met else 'MISSED'}] {target}: {measured}")
+    print("\nRatios chainrule / micrograd (below 1: chainrule is faster or smaller)")
+    for what, r in results.get("ratios", {}).items():
+        print(f"  {what}: {r:.4g} ({1 / r:,.1f}x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
 
         results["W7"] = whatif.measure()
     results["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(results)]
+    results["ratios"] = ratios(results)
+    results["load_average_at_end"] = load_average()
     print_report(results)
     atomic_write(args.out, json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")

@@ -32,7 +32,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chainrule.viz import grad_norms_plot
+from chainrule.nn.train import after_one_pass, vanish_norms
+from chainrule.viz import grad_norms_plot, tables
 from chainrule.viz.tables import num, table
 
 from chainrule import nn
@@ -43,11 +44,7 @@ DEPTH, WIDTH = 12, 16  # hidden layers and their width: 13 layers of weights wit
 
 def deep_model(activation: str, init: str, seed: int, X: list, y: list) -> nn.MLP:
     """A fresh deep MLP after one backward pass of the mse on (X, y): its grads are in place."""
-    model = nn.MLP(2, [WIDTH] * DEPTH + [1], activation=activation, init=init, seed=seed)
-    loss = nn.mse([model(x) for x in X], [float(t) for t in y])
-    model.zero_grad()
-    loss.backward()
-    return model
+    return after_one_pass(X, y, DEPTH, WIDTH, activation, init, seed)
 
 
 def ratio(norms: list[float]) -> float:
@@ -56,13 +53,8 @@ def ratio(norms: list[float]) -> float:
 
 
 def norms_table(columns: dict[str, list[float]]) -> str:
-    layers = len(next(iter(columns.values())))
-    rows = []
-    for i in range(layers):
-        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
-        rows.append((f"{i + 1}{where}", *(num(norms[i]) for norms in columns.values())))
-    rows.append(("last / first", *(num(ratio(norms)) for norms in columns.values())))
-    return table(("layer", *columns), rows)
+    """The norms per layer, and under them how much each column shrinks: last / first."""
+    return tables.norms_table(columns, [("last / first", *(num(ratio(norms)) for norms in columns.values()))])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     heading(f"Gradient norm per layer: MLP(2, [{WIDTH}] * {DEPTH} + [1]), He init, mse on {points} points")
     activations = ("sigmoid", "tanh", "relu")
-    norms = {a: nn.grad_norms(deep_model(a, "he", demo.seed, X, y)) for a in activations}
+    norms = {a: vanish_norms(X, y, DEPTH, WIDTH, a, "he", demo.seed) for a in activations}
     print(norms_table(norms))
     print(f"\nsigmoid's slope is at most 1/4: {DEPTH} layers of it can cost up to (1/4)^{DEPTH} = "
           f"{0.25 ** DEPTH:.1e}.")

@@ -6,7 +6,8 @@ Read in this order:
 * ``losses``  mse, binary_cross_entropy, softmax, the fused cross_entropy, hinge
 * ``optim``   SGD (with momentum), Adam, clip_grad_norm
 * ``data``    toy data sets in the plane: moons, XOR, spirals, blobs
-* ``train``   fit and its History, accuracy, grad_norms
+* ``train``   fit and its History, accuracy, grad_norms, vanish_norms
+* ``checks``  check_count: how every count nn is given is checked
 """
 
 from . import data

@@ -13,14 +13,7 @@ import math
 import numbers
 import random
 
-
-def _check_n(n, classes: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n must be a whole number of points, got {type(n).__name__} {n!r:.40}")
-    if n < classes:
-        raise ValueError(f"n must be at least {classes} (one point per class), got {n}")
-    return int(n)
-
+from .checks import check_count
 
 #: The largest jitter: the sets live within a few units of the origin, so a standard deviation of a
 #: million already hides them completely; far beyond it (1e308) the jittered points overflow to inf.
@@ -32,12 +25,6 @@ def _check_noise(noise) -> float:
         raise ValueError(f"noise must be a number >= 0 (a standard deviation) and at most {MAX_NOISE:g}, "
                          f"got {noise!r}")
     return float(noise)
-
-
-def _check_classes(what: str, k) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
-        raise ValueError(f"{what} must be a whole number >= 2, got {k!r}")
-    return int(k)
 
 
 def _counts(n: int, k: int) -> list[int]:
@@ -65,7 +52,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int | None = 0):
     on a lower half circle shifted right and down, (1 - cos t, 0.5 - sin t),
     for t evenly spaced in [0, pi]; the same shapes as scikit-learn's.
     """
-    n = _check_n(n, 2)
+    n = check_count("n", n, least=2, why="one point per class")
     noise = _check_noise(noise)
     rng = random.Random(seed)
     outer, inner = _counts(n, 2)
@@ -85,7 +72,7 @@ def make_xor(n: int = 4, noise: float = 0.0, seed: int | None = 0):
     The n points go round the four corners in turn, so ``make_xor()`` is the
     truth table itself (shuffled) and larger n with noise gives four clouds.
     """
-    n = _check_n(n, 4)
+    n = check_count("n", n, least=4, why="one point per class")
     noise = _check_noise(noise)
     rng = random.Random(seed)
     corners = [(0, 0), (0, 1), (1, 0), (1, 1)]
@@ -102,8 +89,8 @@ def make_spirals(n: int = 100, noise: float = 0.05, seed: int | None = 0, classe
     Arm c starts at angle 2 pi c / classes; a point at radius r in [0.05, 1]
     sits at that angle plus 2 pi r, so each arm makes one full turn.
     """
-    k = _check_classes("classes", classes)
-    n = _check_n(n, k)
+    k = check_count("classes", classes, least=2)
+    n = check_count("n", n, least=k, why="one point per class")
     noise = _check_noise(noise)
     rng = random.Random(seed)
     points = []
@@ -117,8 +104,8 @@ def make_spirals(n: int = 100, noise: float = 0.05, seed: int | None = 0, classe
 
 def make_blobs(n: int = 100, noise: float = 0.5, seed: int | None = 0, centers: int = 3):
     """``centers`` round clouds of points, one per class, centred evenly on a circle of radius 2."""
-    k = _check_classes("centers", centers)
-    n = _check_n(n, k)
+    k = check_count("centers", centers, least=2)
+    n = check_count("n", n, least=k, why="one point per class")
     noise = _check_noise(noise)
     rng = random.Random(seed)
     points = []

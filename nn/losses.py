@@ -54,14 +54,6 @@ def _target(y, what: str) -> Value | float:
     raise TypeError(f"{what} must be a number or a Value, got {type(y).__name__} {y!r:.40}")
 
 
-def _number(y, what: str) -> float:
-    if isinstance(y, Value):
-        return y.data
-    if isinstance(y, numbers.Real) and not isinstance(y, bool):
-        return float(y)
-    raise TypeError(f"{what} must be a number, got {type(y).__name__} {y!r:.40}")
-
-
 def _is_list(x) -> bool:
     return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
 
@@ -105,17 +97,6 @@ def mse(pred, target) -> Value:
 # --- binary cross-entropy -------------------------------------------------------------
 
 
-def softplus(z: Value) -> Value:
-    """log(1 + e^z), written so that e^x never sees a large positive x.
-
-    For z > 0 it is z + log(1 + e^-z), for z <= 0 log(1 + e^z): the same
-    function, each form safe on its side, with the exact derivative sigmoid(z).
-    """
-    if z.data > 0.0:
-        return z + (1 + (-z).exp()).log()
-    return (1 + z.exp()).log()
-
-
 def binary_cross_entropy(p, y) -> Value:
     """-(y log p + (1 - y) log(1 - p)) for a probability p and a target y in [0, 1].
 
@@ -152,15 +133,17 @@ def binary_cross_entropy(p, y) -> Value:
 
 def _bce_from_score(z: Value, t: Value | float) -> Value:
     # -(t log s(z) + (1-t) log(1 - s(z))) with log s(z) = -softplus(-z) and log(1 - s(z)) = -softplus(z).
+    # softplus is one op of the engine, log(1 + e^a) computed as max(a, 0) + log1p(e^-|a|): exact to the
+    # last bit for every score, and one node in the graph (its local derivative is sigmoid).
     if isinstance(t, Value):  # a leaf whose number may change: keep both terms
-        return t * softplus(-z) + (1 - t) * softplus(z)
+        return t * (-z).softplus() + (1 - t) * z.softplus()
     # A number drops the term it weights by 0, and folds the two into one where
     # neither weight is 0 (softplus(-z) = softplus(z) - z).
     if t == 1.0:
-        return softplus(-z)
+        return (-z).softplus()
     if t == 0.0:
-        return softplus(z)
-    return softplus(z) - t * z
+        return z.softplus()
+    return z.softplus() - t * z
 
 
 def _bce_from_probability(p: Value, t: Value | float) -> Value:
@@ -260,7 +243,8 @@ def set_label(node: Value, label: int) -> None:
 
 def hinge_sign(label) -> float:
     """The y of the hinge loss for a class label: +1.0 for label 1, -1.0 for label 0 (a -1 stays -1)."""
-    t = _number(label, "hinge: a label")
+    t = _target(label, "hinge: a label")
+    t = t.data if isinstance(t, Value) else t
     if t not in (0.0, 1.0, -1.0):
         raise ValueError(f"hinge: label {label!r} must be 0 or 1 (or -1 for the negative class)")
     return 1.0 if t == 1.0 else -1.0

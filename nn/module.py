@@ -30,6 +30,8 @@ from chainrule.autograd.files import atomic_write
 
 from chainrule import autograd
 
+from .checks import check_count
+
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("he", "xavier", "uniform")
 
@@ -219,14 +221,6 @@ def _describe(arch) -> str:
 # --- building blocks -------------------------------------------------------------
 
 
-def _check_count(what: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be a whole number, got {type(n).__name__} {n!r:.40}")
-    if n < 1:
-        raise ValueError(f"{what} must be at least 1, got {n}")
-    return int(n)
-
-
 def _check_choice(what: str, value, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
@@ -319,12 +313,12 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "he", seed=None,
                  *, name: str = "L1.N1", fan_out: int = 1, nonlin: bool | None = None):
-        self.nin = _check_count("nin", nin)
+        self.nin = check_count("nin", nin)
         self.activation = _check_choice("activation", _with_nonlin(activation, nonlin), ACTIVATIONS)
         self.init = _check_choice("init", init, INITS)
         self.name = name
         rng = _rng(seed)
-        fan_out = _check_count("fan_out", fan_out)
+        fan_out = check_count("fan_out", fan_out)
         weights = [initial_weight(init, self.nin, fan_out, rng) for _ in range(self.nin)]
         self.w = [Value(w, name=f"{name}.w{i + 1}") for i, w in enumerate(weights)]
         self.b = Value(0.0, name=f"{name}.b")
@@ -378,8 +372,8 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "he", seed=None,
                  *, name: str = "L1", nonlin: bool | None = None):
-        self.nin = _check_count("nin", nin)
-        self.nout = _check_count("nout", nout)
+        self.nin = check_count("nin", nin)
+        self.nout = check_count("nout", nout)
         self.activation = _check_choice("activation", _with_nonlin(activation, nonlin), ACTIVATIONS)
         self.name = name
         rng = _rng(seed)  # one generator for all neurons, so seed=0 gives different neurons
@@ -436,10 +430,10 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", init: str = "he", seed=None,
                  output_activation: str = "linear"):
-        self.nin = _check_count("nin", nin)
+        self.nin = check_count("nin", nin)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r:.60}")
-        widths = [_check_count(f"layer width nouts[{i}]", n) for i, n in enumerate(nouts)]
+        widths = [check_count(f"layer width nouts[{i}]", n) for i, n in enumerate(nouts)]
         self.activation = _check_choice("activation", activation, ACTIVATIONS)
         self.output_activation = _check_choice("output_activation", output_activation, ACTIVATIONS)
         self.init = _check_choice("init", init, INITS)

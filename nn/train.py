@@ -27,8 +27,9 @@ from chainrule.autograd import Value
 
 from chainrule import autograd
 
+from .checks import check_count
 from .losses import CrossEntropyRule, binary_cross_entropy, cross_entropy, hinge, hinge_sign, mean, mse
-from .module import Module
+from .module import MLP, Module
 from .optim import SGD, Adam, vector_norm
 
 LOSSES = ("hinge", "binary_cross_entropy", "cross_entropy", "mse")
@@ -208,14 +209,6 @@ def _make_optimizer(optimizer, params: list[Value], lr):
     return optimizer
 
 
-def _check_count(what: str, n, allow_none: bool = False):
-    if n is None and allow_none:
-        return None
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{what} must be a whole number >= 1, got {n!r}")
-    return int(n)
-
-
 # --- the loss of a batch -------------------------------------------------------------
 
 
@@ -370,10 +363,11 @@ def _replay(tapes: dict[int, _TracedStep], model: Module, loss, params: list[Val
         try:
             return step.tape(), step.outputs()
         except (ArithmeticError, ValueError):
-            # A branch taken when the step was traced stays in the tape: softplus picks the
-            # form that is safe for the sign the score had then, and that form overflows for a
-            # score hundreds on the other side. Tracing afresh at this batch's values picks the
-            # branches that fit, or raises the error the dynamic graph raises, if it is genuine.
+            # A branch taken when the step was traced stays in the tape: a loss function of
+            # your own may pick the form of a formula that is safe for the sign a score had
+            # then, and that form may overflow for a score hundreds on the other side. Tracing
+            # afresh at this batch's values picks the branches that fit, or raises the error the
+            # dynamic graph raises, if it is genuine.
             del tapes[len(rows)]
     step = tapes[len(rows)] = _trace_step(model, loss, params, rows, labels)
     return step.tape(), step.outputs()
@@ -432,9 +426,9 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a function")
         _check_labels(loss, y, k)
-    steps = _check_count("steps", steps)
-    batch_size = _check_count("batch_size", batch_size, allow_none=True)
-    every = 0 if record is False else 1 if record is True else _check_count("record (every k-th step)", record)
+    steps = check_count("steps", steps)
+    batch_size = None if batch_size is None else check_count("batch_size", batch_size)
+    every = 0 if record is False else 1 if record is True else check_count("record (every k-th step)", record)
     if batch_size is not None and batch_size > len(X):
         raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(X)} points)")
     opt = _make_optimizer(optimizer, params, lr)
@@ -514,3 +508,28 @@ def grad_norms(model: Module) -> list[float]:
     # vector_norm, not sqrt(sum g^2): in a 300-layer sigmoid net the squares underflow to 0 (and
     # elsewhere overflow to inf), which would show a vanishing gradient as exactly none.
     return [vector_norm(p.grad for p in layer.parameters()) for layer in layers]
+
+
+def after_one_pass(X: Sequence, y: Sequence, depth: int, width: int, activation: str = "sigmoid",
+                   init: str = "he", seed: int | None = 0) -> MLP:
+    """A fresh deep ``MLP(nin, [width] * depth + [1])`` after one backward pass of the mse on ``(X, y)``.
+
+    Its ``.grad``s are in place and are the point: this is the network of the
+    vanishing-gradient experiment (exercise 5.4, ``chainrule vanish``). Hidden
+    layers use ``activation``, the output is linear, the labels are the targets.
+    """
+    model = MLP(len(X[0]), [width] * depth + [1], activation=activation, init=init, seed=seed)
+    loss = mse([model(x) for x in X], [float(t) for t in y])
+    model.zero_grad()
+    loss.backward()
+    return model
+
+
+def vanish_norms(X: Sequence, y: Sequence, depth: int, width: int, activation: str = "sigmoid",
+                 init: str = "he", seed: int | None = 0) -> list[float]:
+    """``grad_norms`` of ``after_one_pass(...)``: each layer's gradient norm, input side first.
+
+    With sigmoid the list falls by orders of magnitude towards the input (the
+    slope is at most 1/4 per layer); with ReLU and He's init it stays level.
+    """
+    return grad_norms(after_one_pass(X, y, depth, width, activation, init, seed))

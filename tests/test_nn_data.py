@@ -96,7 +96,9 @@ def test_blobs_gather_round_their_centres():
         (lambda: make_moons(2.5), TypeError, "whole number"),
         (lambda: make_moons(10, noise=-0.1), ValueError, "noise must be a number >= 0"),
         (lambda: make_xor(3), ValueError, "at least 4"),
-        (lambda: make_spirals(10, classes=1), ValueError, "classes must be a whole number >= 2"),
+        (lambda: make_spirals(10, classes=1), ValueError, "classes must be at least 2, got 1"),
+        (lambda: make_spirals(10, classes=2.0), TypeError, "classes must be a whole number, got float 2.0"),
+        (lambda: make_blobs(2, centers=3), ValueError, r"n must be at least 3 \(one point per class\), got 2"),
         (lambda: make_blobs(10, centers=0), ValueError, "centers"),
     ],
 )

@@ -16,11 +16,12 @@ Every value and gradient must be finite and within
 
 where eps = 2^-52 and S is the size of the terms the float computation adds: the largest
 |input| for a loss that adds a logit or a score to a log (log-sum-exp is m + log sum e^(z - m),
-softplus is z + log(1 + e^-z)), 1 for probabilities, and 1 for the gradients of softmax,
+softplus is max(z, 0) + log1p(e^-|z|)), 1 for probabilities, and 1 for the gradients of softmax,
 cross-entropy and BCE, which are differences of probabilities (p - y). The floor is what the
-float formulas can give: log(1 + e^-37) is 8.5e-17 exactly, but 1 + e^-37 rounds to 1, so it comes
-out as 0 (an error of 0.4 eps); without a log1p op in the engine a loss below about 1e-16 has
-only absolute accuracy. PyTorch's float64 cross_entropy gives 0 there too.
+float formulas can give: log(1 + e^-37) is 8.5e-17 exactly, but 1 + e^-37 rounds to 1, so a
+log-sum-exp comes out as 0 there (an error of 0.4 eps), as PyTorch's float64 cross_entropy does.
+Binary cross-entropy goes through the engine's softplus op, whose log1p keeps such tiny losses
+to relative accuracy (tests/test_nn_losses.py holds it to that).
 
 NaN: the losses built from the engine's ops follow IEEE (NaN in, NaN out, in values and
 gradients, except where a rule says otherwise: relu'(NaN) = 0, so hinge's gradient at a NaN

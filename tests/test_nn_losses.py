@@ -53,26 +53,42 @@ def test_mse_mismatched_lengths(pred, target, message):
 
 
 def mp_bce(z, y):
-    """-(y log s + (1-y) log(1-s)) with s = sigmoid(z), as log(1 + e^z) - y z (no 1 - s to round to 0)."""
+    """-(y log s + (1-y) log(1-s)) with s = sigmoid(z), and its derivative sigmoid(z) - y, in mpmath.
+
+    log s = -log(1 + e^-z) and log(1 - s) = -log(1 + e^z): no 1 - s to round to 0, and no difference
+    of two large numbers, so the working precision is enough at any z.
+    """
     z = mpmath.mpf(z)
-    return mpmath.log1p(mpmath.exp(z)) - y * z, 1 / (1 + mpmath.exp(-z)) - y
+    loss = y * mpmath.log1p(mpmath.exp(-z)) + (1 - y) * mpmath.log1p(mpmath.exp(z))
+    return loss, (1 - y) / (1 + mpmath.exp(-z)) - y / (1 + mpmath.exp(z))
 
 
 @pytest.mark.parametrize(
     "z, y",
-    [(-3.0, 1), (0.5, 0), (0.0, 1), (40.0, 0), (40.0, 1), (-800.0, 1), (800.0, 0), (2.5, 0.3), (-1.0, 0.75)],
+    [(-3.0, 1), (0.5, 0), (0.0, 1), (40.0, 0), (40.0, 1), (-800.0, 1), (800.0, 0), (2.5, 0.3), (-1.0, 0.75),
+     (1e-10, 0), (-1e-10, 1), (-37.0, 0), (700.0, 1), (-700.0, 0), (1e5, 0.3), (-1e5, 0.7), (1e300, 1)],
 )
 def test_bce_from_a_sigmoid_is_stable_and_exact(z, y):
     score = Value(z)
     p = score.sigmoid()
     loss = binary_cross_entropy(p, y)
     loss.backward()
-    exact_loss, exact_grad = mp_bce(z, y)
-    # log(1 + e^-40) is 4e-18: without a log1p op the engine gets it to within 1e-16, not relatively
-    assert loss.data == pytest.approx(float(exact_loss), rel=1e-13, abs=1e-16)
+    with mpmath.workdps(60):
+        exact_loss, exact_grad = mp_bce(z, y)
+    # relative accuracy everywhere, even where the loss is tiny: log(1 + e^-700) is 1e-304, and the
+    # engine's softplus (max(z, 0) + log1p(e^-|z|)) gets it to the last bits
+    assert loss.data == pytest.approx(float(exact_loss), rel=1e-15, abs=0.0)
     # dL/dz = sigmoid(z) - y
-    assert score.grad == pytest.approx(float(exact_grad), rel=1e-12, abs=1e-300)
+    assert score.grad == pytest.approx(float(exact_grad), rel=1e-15, abs=0.0)
     assert p not in set(topological_order(loss))  # computed from the score, not the rounded probability
+
+
+@pytest.mark.parametrize("y, ops", [(0, ["", "softplus"]), (1, ["", "neg", "softplus"]),
+                                    (0.3, ["", "softplus", "", "*", "-"])])
+def test_bce_from_a_score_is_a_small_graph(y, ops):
+    # softplus(z) for y = 0, softplus(-z) for y = 1, softplus(z) - y z between: one softplus node each
+    loss = binary_cross_entropy(Value(2.0).sigmoid(), y)
+    assert [node.op for node in topological_order(loss)] == ops
 
 
 def test_bce_from_a_probability():
@@ -492,3 +508,11 @@ def test_softmax_and_cross_entropy_match_torch(torch):
     p = softmax(zs)
     ref = F.softmax(torch.tensor(rows[2], dtype=torch.float64), 0)
     assert [q.data for q in p] == pytest.approx(ref.tolist(), rel=1e-14)
+
+
+def test_a_label_that_is_not_a_number_is_refused_by_name():
+    with pytest.raises(TypeError, match="hinge: a label must be a number or a Value, got str '1'"):
+        hinge(Value(1.0), "1")
+    with pytest.raises(TypeError, match="hinge: a label must be a number or a Value, got bool True"):
+        hinge(Value(1.0), True)  # a bool is a slip, as for every number nn reads
+    assert hinge(Value(0.25), 1).data == 0.75 and hinge(Value(0.25), 0).data == 1.25  # max(0, 1 - y*s)

@@ -11,6 +11,7 @@ import pytest
 from chainrule.autograd import Value
 from chainrule.nn import MLP, SGD, Adam, Module, accuracy, fit, grad_norms, make_blobs, make_moons, make_xor, mse
 from chainrule.nn.train import predicted_class
+from conftest import require
 
 from chainrule import autograd, nn
 
@@ -158,8 +159,8 @@ def test_mse_on_real_valued_targets_has_no_accuracy():
         ([[0.0, 1.0]], [1], {"lr": 0.0}, "learning rate lr must be a positive number, got 0.0"),
         ([[0.0, 1.0]], [1], {"lr": -0.01}, "got -0.01"),
         ([[0.0, 1.0]], [1], {"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
-        ([[0.0, 1.0]], [1], {"steps": 0}, "steps must be a whole number >= 1"),
-        ([[0.0, 1.0]], [1], {"batch_size": 0}, "batch_size must be a whole number >= 1"),
+        ([[0.0, 1.0]], [1], {"steps": 0}, "steps must be at least 1, got 0"),
+        ([[0.0, 1.0]], [1], {"batch_size": 0}, "batch_size must be at least 1, got 0"),
         ([[0.0, 1.0]], [1], {"batch_size": 2}, r"batch_size 2 is larger than the data set \(1 points\)"),
         ([[0.0, 1.0]], [1], {"loss": lambda p, t: 1.0}, "the loss must return a Value, got float"),
     ],
@@ -336,11 +337,10 @@ def scaled_line(w: float, b: float) -> MLP:
 
 
 @needs_compile
-def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
-    # binary cross-entropy from a score z is y softplus(-z) + (1 - y) softplus(z), and softplus takes
-    # the form that is safe for the sign z had when the step was traced. Batches of one point alternate
-    # between scores of about +800 and -800, where the other form overflows: the step is traced again,
-    # and the numbers are the dynamic loop's.
+def test_binary_cross_entropy_traces_once_for_scores_on_either_side(traces):
+    # binary cross-entropy from a score z is softplus(z) - y z, and softplus is one op of the engine,
+    # max(z, 0) + log1p(e^-|z|), with no branch taken while the graph is built: one tape serves batches
+    # of one point whose scores alternate between about +800 and -800, and the numbers are the dynamic loop's.
     X, y = [[800.0], [-800.0]], [0, 1]
     options = {"loss": "binary_cross_entropy", "steps": 6, "batch_size": 1, "progress": False, "seed": 2}
     dynamic, compiled = scaled_line(1.0, 0.0), scaled_line(1.0, 0.0)
@@ -348,6 +348,29 @@ def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
     b = fit(compiled, X, y, optimizer=SGD(compiled.parameters(), lr=1e-7), compiled=True, **options)
     # softplus(800) = 800 to the last digit; dL/dw = x (sigmoid(z) - y) = 800 moves a score by 0.064
     assert a.loss[0] == pytest.approx(800.0, rel=1e-3) and all(v > 790.0 for v in a.loss)
+    assert b.loss == pytest.approx(a.loss, rel=1e-12)
+    assert [p.data for p in compiled.parameters()] == pytest.approx([p.data for p in dynamic.parameters()],
+                                                                    rel=1e-12)
+    assert len(traces) == 1
+
+
+@needs_compile
+def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
+    # A loss function of your own may branch on a value while it builds the graph, and the branch stays
+    # in the tape. This one is log(1 + e^z) written the safe way for the sign z has: traced at z = +800,
+    # the tape's form overflows at z = -800, so the step is traced again, and the numbers are the dynamic loop's.
+    def softplus_by_hand(predictions, labels):
+        z = predictions[0]
+        if z.data > 0.0:
+            return z + (1 + (-z).exp()).log()
+        return (1 + z.exp()).log()
+
+    X, y = [[800.0], [-800.0]], [0, 0]  # the labels never change, so only the overflow can trace again
+    options = {"loss": softplus_by_hand, "steps": 6, "batch_size": 1, "progress": False, "seed": 2}
+    dynamic, compiled = scaled_line(1.0, 0.0), scaled_line(1.0, 0.0)
+    a = fit(dynamic, X, y, optimizer=SGD(dynamic.parameters(), lr=1e-7), **options)
+    b = fit(compiled, X, y, optimizer=SGD(compiled.parameters(), lr=1e-7), compiled=True, **options)
+    assert sorted(a.loss)[-1] == pytest.approx(800.0, rel=1e-3) and min(a.loss) == 0.0  # log(1 + e^-800)
     assert b.loss == pytest.approx(a.loss, rel=1e-12)
     assert [p.data for p in compiled.parameters()] == pytest.approx([p.data for p in dynamic.parameters()],
                                                                     rel=1e-12)
@@ -464,3 +487,43 @@ def test_grad_norms_of_a_300_layer_sigmoid_net_are_tiny_but_not_zero():
 def test_noise_past_its_limit_is_refused_by_name():
     with pytest.raises(ValueError, match="noise must be a number >= 0 .* at most 1e\\+06, got 1e\\+308"):
         make_moons(10, noise=1e308)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_vanish_norms_agree_with_torch(activation):
+    """The vanishing-gradient experiment (cli vanish, demo 5.4): per-layer norms against PyTorch in float64."""
+    require("torch")
+    import torch
+    from chainrule.nn.train import after_one_pass, vanish_norms
+
+    X, y = make_moons(8, noise=0.1, seed=3)
+    model = after_one_pass(X, y, depth=5, width=4, activation=activation, init="he", seed=3)
+    assert any(p.grad != 0.0 for p in model.layers[-1].parameters())  # a real backward pass ran
+
+    act = {"sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    weights = [(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True),
+                torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True))
+               for layer in model.layers]
+    h = torch.tensor(X, dtype=torch.float64)
+    for i, (W, b) in enumerate(weights):
+        h = h @ W.T + b
+        if i < len(weights) - 1:  # the output layer is linear
+            h = act(h)
+    ((h[:, 0] - torch.tensor(y, dtype=torch.float64)) ** 2).mean().backward()
+    expected = [math.sqrt(float((W.grad**2).sum() + (b.grad**2).sum())) for W, b in weights]
+
+    assert vanish_norms(X, y, 5, 4, activation, "he", 3) == pytest.approx(expected, rel=1e-12)
+    assert grad_norms(model) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"steps": 2.5}, TypeError, "steps must be a whole number, got float 2.5"),
+    ({"steps": True}, TypeError, "steps must be a whole number, got bool True"),
+    ({"batch_size": "4"}, TypeError, "batch_size must be a whole number, got str '4'"),
+    ({"record": 0}, ValueError, r"record \(every k-th step\) must be at least 1, got 0"),
+])
+def test_counts_are_checked_as_everywhere_in_nn(options, error, message):
+    # one policy (nn.checks.check_count): the wrong type is a TypeError, too small a ValueError
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(error, match=message):
+        fit(model, [[0.0, 1.0]], [1], progress=False, **options)

@@ -122,3 +122,10 @@ def test_apply_makes_a_node_of_a_registered_op():
         autograd.apply(autograd.OPS["+"], [a, 1.0])
     with pytest.raises(ValueError, match="register"):
         autograd.apply(autograd.Op("cube", lambda x: x**3, lambda out: (0.0,), ("d a^3/da = 3a^2",), 1), [a])
+
+
+def test_comparisons_read_numbers_and_refuse_the_rest():
+    x = Value(2.0)
+    assert x > 1 and x >= 2.0 and x < Value(3.0) and x <= fractions.Fraction(2)
+    with pytest.raises(TypeError, match="cannot compare a Value with str"):
+        x < "3"  # noqa: B015 - the comparison itself is the test

@@ -351,3 +351,20 @@ def test_heat_marks_a_dead_relu_and_a_saturated_sigmoid_on_their_boxes():
     assert not found[f"v{where[alive]}"].endswith(('dead"', 'saturated"'))
     assert not found[f"v{where[steep]}"].endswith(('dead"', 'saturated"'))
     assert all("dead" not in t and "saturated" not in t for t in labels(to_dot(out).source).values())
+
+
+def test_an_op_shows_the_numbers_it_carries_when_they_are_not_its_defaults():
+    # leaky_relu(x, 0.1) is a different function from leaky_relu(x): the picture says which
+    x = Value(-2.0, name="x")
+    steep, usual = x.leaky_relu(0.1), x.leaky_relu()
+    out = steep + usual
+    out.backward()
+    source = to_dot(out).source
+    order = topological_order(out)
+    shown = labels(source)
+    assert shown[f"op{order.index(steep)}"] == '"leaky_relu slope 0.1"'
+    assert shown[f"op{order.index(usual)}"] == "leaky_relu"  # the default slope, 0.01, goes without saying
+    # and the arrows carry the slopes themselves: d leaky_relu(x, s)/dx = s for x < 0
+    assert has_label(edges(source)[f"e{order.index(steep)}_0"][2], "0.1")
+    assert has_label(edges(source)[f"e{order.index(usual)}_0"][2], "0.01")
+    assert x.grad == pytest.approx(0.11, rel=1e-15)

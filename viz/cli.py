@@ -23,15 +23,14 @@ import unicodedata
 from importlib import metadata
 from pathlib import Path
 
-from chainrule.autograd import ExpressionError, count_paths, gradcheck
+from chainrule.autograd import ExpressionError, gradcheck
 from chainrule.autograd.expr import formula_functions
 from chainrule.autograd.files import atomic_write, is_stream, resolve_target
 from chainrule.autograd.forward import forward_sweep, jacobian_forward, jacobian_reverse, nodes_below
-from chainrule.autograd.graph import count_text, iter_paths
-from chainrule.autograd.names import display_names
 from chainrule.nn.module import ACTIVATIONS, INITS  # the choices nn accepts, never typed twice
+from chainrule.nn.train import after_one_pass, vanish_norms
 
-from chainrule import autograd
+from chainrule import autograd, nn
 
 from .dot import GraphTooLarge, to_dot
 from .frames import FRAME_FORMATS, save_frames
@@ -39,7 +38,7 @@ from .handout import handout_html
 from .plots import decision_boundary, grad_norms_plot, loss_curve
 from .render import render
 from .stepper import stepper_html
-from .tables import formula, forward_table, label, num, step_table, table
+from .tables import formula, forward_table, label, norms_table, num, paths_table, step_table, table
 from .training import training_html
 
 COURSE_FORMULA = "z = w*x + b; h = sigmoid(z); L = (y - h)**2"
@@ -224,12 +223,17 @@ def check_step_size(points_per_step: int, widths: list[int], advice: str, nin: i
                          f"{MAX_STEP_GRAPH:,} this command allows; {advice}")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
+def whole_number(text: str) -> int:
+    """``text`` as an int, or the argparse error that quotes it (``'1e3' is not a whole number``)."""
     try:
-        n = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    n = whole_number(text)
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
@@ -439,49 +443,6 @@ def refusing_large_graphs(draw):
                          "of any size as text") from None
 
 
-#: The most text ``paths`` lists before it only counts: a 1 KB formula can have 10,000 paths of a thousand
-#: nodes each (28 MB of table), and a few doublings more would exhaust memory.
-MAX_PATHS_TEXT = 1_000_000  # characters
-
-
-def paths_table(root: autograd.Value, wrt: autograd.Value, limit: int = 10_000,
-                max_text: int = MAX_PATHS_TEXT) -> str:
-    """The paths from ``root`` down to ``wrt``, their edge locals and products, then the sums.
-
-    At most ``limit`` paths and about ``max_text`` characters are listed, found one at a time so the
-    rest are never built; the count and the sum of the rest (backprop's total less the listed sum)
-    close the table.
-    """
-    root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
-    root.backward()
-    count = count_paths(root, wrt)
-    names = display_names(autograd.topological_order(root))  # mul1, add2 ...: as the step table says
-    rows, products, size = [], [], 0
-    for path in iter_paths(root, wrt):
-        if len(rows) == limit or size > max_text:
-            break
-        route = " -> ".join(names[node] for node in path.nodes)
-        factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
-        rows.append((str(len(rows) + 1), route, factors, num(path.product)))
-        products.append(path.product)
-        size += len(route) + len(factors) + 30
-    listed = math.fsum(products)
-    d = f"d{label(root)}/d{label(wrt)}"
-    lines = [table(("path", "route", "local derivatives", "product"), rows)] if rows else []
-    if len(rows) == count:
-        paths_word = "1 path" if count == 1 else f"{count} paths"
-        lines.append(f"sum over {paths_word}: {num(listed)}")
-    else:
-        why = f"--limit {limit:,}" if len(rows) == limit else f"the first {max_text:,} characters"
-        lines.append(f"{count_text(count)} paths lead from {label(root)} to {label(wrt)}; listed {len(rows):,} "
-                     f"({why}), whose products sum to {num(listed)}")
-        rest = count - len(rows)
-        others = "the other path sums" if rest == 1 else f"the other {count_text(rest)} paths sum"
-        lines.append(f"{others} to {num(wrt.grad - listed)} (backprop's {d} less the listed sum)")
-    lines.append(f"backprop's {d}:  {num(wrt.grad)}")
-    return "\n".join(lines)
-
-
 def run_paths(args: argparse.Namespace) -> int:
     expression = build(args.formula, args.at)
     names = {**expression.variables, **expression.nodes}
@@ -515,8 +476,6 @@ def boundary_path(plot: Path) -> Path:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from chainrule import nn
-
     plot = writable(args.plot, PLOT_SUFFIXES) if args.plot is not None else None
     page = writable(args.html, PAGE_SUFFIXES) if args.html is not None else None
     widths = layer_widths(args.layers)
@@ -557,21 +516,8 @@ VANISH_POINTS = 16
 
 def vanish_model(activation: str, depth: int, width: int, init: str, seed: int):
     """A deep MLP after one backward pass of the mse on 16 moons points (its grads are the point)."""
-    from chainrule import nn
-
     X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=seed)
-    model = nn.MLP(2, [width] * depth + [1], activation=activation, init=init, seed=seed)
-    loss = nn.mse([model(x) for x in X], [float(t) for t in y])
-    model.zero_grad()
-    loss.backward()
-    return model
-
-
-def vanish_norms(activation: str, depth: int, width: int, init: str, seed: int) -> list[float]:
-    """Per-layer gradient norms of a deep MLP after one backward pass of the mse on 16 moons points."""
-    from chainrule import nn
-
-    return nn.grad_norms(vanish_model(activation, depth, width, init, seed))
+    return after_one_pass(X, y, depth, width, activation, init, seed)
 
 
 def run_vanish(args: argparse.Namespace) -> int:
@@ -583,16 +529,12 @@ def run_vanish(args: argparse.Namespace) -> int:
         raise UsageError(f"--activations: unknown {', '.join(map(printable, unknown)) or '(none given)'}; "
                          f"choose from {', '.join(ACTIVATIONS)}")
     check_step_size(VANISH_POINTS, [args.width] * args.depth + [1], "use a smaller --depth or --width")
-    norms = {a: vanish_norms(a, args.depth, args.width, args.init, args.seed) for a in activations}
-    layers = args.depth + 1
+    X, y = nn.make_moons(VANISH_POINTS, noise=0.1, seed=args.seed)  # the same points vanish_model uses
+    norms = {a: vanish_norms(X, y, args.depth, args.width, a, args.init, args.seed) for a in activations}
     print(f"Gradient norm of each layer's parameters (weights and biases), input side first, in an MLP\n"
           f"with {args.depth} hidden layers of {args.width} ({args.init} init), after one backward pass "
           "(mse on 16 moons points):\n")
-    rows = []
-    for i in range(layers):
-        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
-        rows.append((f"{i + 1}{where}", *(num(norms[a][i]) for a in activations)))
-    print(table(("layer", *activations), rows), end="\n\n")
+    print(norms_table(norms), end="\n\n")
     for a in activations:
         first, last = norms[a][0], norms[a][-1]
         ratio = f"{first / last:.3g}" if last else "undefined (the output layer's gradient is 0)"
@@ -996,10 +938,7 @@ examples:
 
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 1 to 65535."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    n = whole_number(text)
     if not 1 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, got {n}")
     return n

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import graphviz
-from chainrule.autograd import Value, power_exponent
+from chainrule.autograd import Value, node_params, power_exponent, row_of
 
 # Colours chosen to survive a projector: dark ink, pale fills, one strong accent.
 INK = "#1f2937"
@@ -172,12 +172,31 @@ def tooltip(text: str) -> str:
     return plain(short(text, MAX_TOOLTIP))
 
 
+def changed_params(node: Value) -> list[tuple[str, float]]:
+    """The numbers ``node``'s op carries that differ from the op's defaults, by name.
+
+    ``[("slope", 0.1)]`` for ``leaky_relu(x, 0.1)``; ``[]`` for ``leaky_relu(x)``
+    (slope 0.01, the default, which everyone assumes). Only numbers that shape
+    the function count, those its rule's text spells out (rows with ``explain``):
+    nn's ``cross_entropy`` carries its label, which is data, and the ``k`` of
+    ``a ** k`` has no default and is shown its own way.
+    """
+    row = row_of(node)
+    if row is None or not row.defaults or row.explain is None:
+        return []
+    first = len(row.params) - len(row.defaults)  # defaults belong to the last params
+    given = node_params(node)[first:]
+    return [(name, value) for name, default, value in zip(row.params[first:], row.defaults, given, strict=True)
+            if value != default]
+
+
 def op_text(node: Value) -> str:
-    """What an op ellipse shows: the op's symbol, with the exponent for ``a ** k``."""
+    """What an op ellipse shows: the op's symbol, with the exponent for ``a ** k`` and any number
+    the op carries that is not its default (``leaky_relu slope 0.1``)."""
     k = power_exponent(node)
     if k is not None:
         return f"** {num(k)}"
-    return node.op
+    return " ".join([node.op, *(f"{name} {num(value)}" for name, value in changed_params(node))])
 
 
 # --- one value box, one op ellipse ---------------------------------------------------------

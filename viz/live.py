@@ -21,11 +21,10 @@ import unicodedata
 from chainrule.autograd import ExpressionError, Value, backward_steps, gradcheck, parse, topological_order
 
 from .classroom import Lesson, StepInfo
-from .cli import paths_table
 from .dot import to_dot
 from .render import render
 from .stepper import stepper_html
-from .tables import formula, forward_table, label, step_table
+from .tables import formula, forward_table, label, paths_table, step_table
 
 #: Nodes the server will lay out (Graphviz time grows fast past this).
 MAX_NODES = 400

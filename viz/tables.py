@@ -1,14 +1,14 @@
-"""Plain-text tables for the terminal: forward values and the backward steps."""
+"""Plain-text tables for the terminal: forward values, the backward steps and the chain-rule paths."""
 
 from __future__ import annotations
 
-from chainrule.autograd import Value, backward_steps, power_exponent, topological_order
+import math
+
+from chainrule.autograd import Value, backward_steps, count_paths, power_exponent, topological_order
+from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.autograd.names import display_names, operand, operand_rules
 
-
-def num(x: float) -> str:
-    """A number as a table shows it: 4 significant digits, like the graphs."""
-    return f"{x:.4g}"
+from .drawing import changed_params, num  # the one number format of every picture and table: 4 digits, -0.0 shown as 0
 
 
 def label(node: Value, names: dict[Value, str] | None = None) -> str:
@@ -43,7 +43,8 @@ def formula(node: Value, names: dict[Value, str] | None = None) -> str:
         return f"-{names[0]}"
     if node.op in INFIX:
         return f" {node.op} ".join(names)
-    return f"{node.op}({', '.join(names)})"
+    numbers = [f"{value:g}" for _, value in changed_params(node)]  # leaky_relu(x, 0.1), as it was written
+    return f"{node.op}({', '.join(names + numbers)})"
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -92,6 +93,63 @@ def step_table(root: Value) -> str:
     return table(header, rows)
 
 
+#: The most text ``paths`` lists before it only counts: a 1 KB formula can have 10,000 paths of a thousand
+#: nodes each (28 MB of table), and a few doublings more would exhaust memory.
+MAX_PATHS_TEXT = 1_000_000  # characters
+
+
+def paths_table(root: Value, wrt: Value, limit: int = 10_000,
+                max_text: int = MAX_PATHS_TEXT) -> str:
+    """The paths from ``root`` down to ``wrt``, their edge locals and products, then the sums.
+
+    At most ``limit`` paths and about ``max_text`` characters are listed, found one at a time so the
+    rest are never built; the count and the sum of the rest (backprop's total less the listed sum)
+    close the table.
+    """
+    root.zero_grad()  # leaves accumulate: start from zero so wrt.grad is this one pass
+    root.backward()
+    count = count_paths(root, wrt)
+    names = display_names(topological_order(root))  # mul1, add2 ...: as the step table says
+    rows, products, size = [], [], 0
+    for path in iter_paths(root, wrt):
+        if len(rows) == limit or size > max_text:
+            break
+        route = " -> ".join(names[node] for node in path.nodes)
+        factors = " * ".join(num(d) for d in path.locals) or "(no edges)"
+        rows.append((str(len(rows) + 1), route, factors, num(path.product)))
+        products.append(path.product)
+        size += len(route) + len(factors) + 30
+    listed = math.fsum(products)
+    d = f"d{label(root)}/d{label(wrt)}"
+    lines = [table(("path", "route", "local derivatives", "product"), rows)] if rows else []
+    if len(rows) == count:
+        paths_word = "1 path" if count == 1 else f"{count} paths"
+        lines.append(f"sum over {paths_word}: {num(listed)}")
+    else:
+        why = f"--limit {limit:,}" if len(rows) == limit else f"the first {max_text:,} characters"
+        lines.append(f"{count_text(count)} paths lead from {label(root)} to {label(wrt)}; listed {len(rows):,} "
+                     f"({why}), whose products sum to {num(listed)}")
+        rest = count - len(rows)
+        others = "the other path sums" if rest == 1 else f"the other {count_text(rest)} paths sum"
+        lines.append(f"{others} to {num(wrt.grad - listed)} (backprop's {d} less the listed sum)")
+    lines.append(f"backprop's {d}:  {num(wrt.grad)}")
+    return "\n".join(lines)
+
+
+def norms_table(columns: dict[str, list[float]], extra: list[tuple[str, ...]] | None = None) -> str:
+    """Per-layer gradient norms side by side, one column per network, input side first.
+
+    ``columns`` maps a column's title to its norms (``nn.grad_norms``); ``extra``
+    rows (already formatted) go under the layers, such as a ratio.
+    """
+    layers = len(next(iter(columns.values())))
+    rows = []
+    for i in range(layers):
+        where = " (input side)" if i == 0 else " (output)" if i == layers - 1 else ""
+        rows.append((f"{i + 1}{where}", *(num(norms[i]) for norms in columns.values())))
+    return table(("layer", *columns), rows + list(extra or ()))
+
+
 # --- the same, in the notation a blackboard uses: ×, −, x², σ(z), ∂ ------------------------------
 
 #: How a page writes a function's name: sigmoid is σ on the board.
@@ -133,7 +191,8 @@ def math_formula(node: Value, names: dict[Value, str], values: bool = False) -> 
         return MATH_INFIX[node.op].join(parts)
     if node.op == "sum":
         return " + ".join(parts)
-    return f"{MATH_NAMES.get(node.op, node.op)}({', '.join(parts)})"
+    numbers = [num(value).replace("-", "−") for _, value in changed_params(node)]
+    return f"{MATH_NAMES.get(node.op, node.op)}({', '.join(parts + numbers)})"
 
 
 def math_rule(text: str) -> str:

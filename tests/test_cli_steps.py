@@ -67,8 +67,10 @@ def test_frames_without_python(tmp_path, capsys):
     assert [p.name for p in folder.iterdir()] == ["steps.pdf"]
     from pypdf import PdfReader
 
-    assert len(PdfReader(folder / "steps.pdf").pages) == 5
+    assert len(PdfReader(folder / "steps.pdf").pages) == 5 + 5  # the forward pass, then the backward pass
     assert "wrote one file into" in capsys.readouterr().out
+    assert main(["steps", COURSE, "--at", AT, "--frames", str(folder), "--format", "pdf", "--no-forward"]) == 0
+    assert len(PdfReader(folder / "steps.pdf").pages) == 5
     (tmp_path / "a-file").write_text("x")
     assert main(["steps", COURSE, "--at", AT, "--frames", str(tmp_path / "a-file")]) == 2
 

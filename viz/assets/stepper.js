@@ -951,6 +951,8 @@
     document.body.dataset.phase = ph.kind;
     bringIntoView(focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
     opened = true;
+    // Views painted by other assets (tangent.js) draw on top of this.
+    document.dispatchEvent(new CustomEvent("chainrule:paint", {detail: {position: pos, phase: ph}}));
   }
 
   function positionWords(t) {
@@ -1059,6 +1061,8 @@
     position: () => pos,
     phase: () => phase(pos),
     fmt: fmt,
+    /** The recorded pass, as the page read it (inf and nan revived): for views in other assets. */
+    data: DATA,
   };
   window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: LAST};
   go(0);

@@ -318,7 +318,7 @@ def run_steps(args: argparse.Namespace) -> int:
         refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=args.formula,
                                                    forward=args.forward, lr=args.lr, params=params, tangent=seed))
     print("Forward pass, inputs first" + (f", each value's tangent beside it (forward mode, seeded with "
-                                          f"d{args.tangent} = 1):" if seed is not None else ":"))
+                                          f"d{args.tangent}/d{args.tangent} = 1):" if seed is not None else ":"))
     print(forward_table(root, seed), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))

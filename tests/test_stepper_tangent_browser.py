@@ -129,3 +129,18 @@ def test_the_page_refuses_what_it_cannot_show():
         stepper_html(e.output, tangent="z")
     with pytest.raises(TypeError, match="float"):
         stepper_html(e.output, tangent=1.5)
+
+
+def test_hostile_names_in_the_select_and_the_tangent_lines_stay_text(open_page, tmp_path):
+    c = shared.xss_graph()  # names that are markup and script; the watch fails the test on any dialog or request
+    path = tmp_path / "xss.html"
+    a = [node for node in topological_order(c) if node.name == shared.XSS][0]
+    stepper_html(c, path, tangent=a)
+    page, _ = open_page(path)
+    page.wait_for_selector("body[data-tangent=true]")
+    for t in range(3):
+        page.evaluate(f"window.chainrule.step({t})")
+    assert page.eval_on_selector("#seed option", "(o) => o.textContent") == shared.XSS
+    assert page.evaluate("document.querySelectorAll('img, #explain script').length") == 0
+    got = shown(page)
+    assert got["root"] == pytest.approx(-3.0 + 1.0)  # d(a*b + a)/da = b + 1

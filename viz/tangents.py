@@ -23,7 +23,7 @@ from chainrule.autograd import Value
 from chainrule.autograd.forward import forward_sweep
 from chainrule.autograd.names import operand
 
-from .drawing import num
+from .drawing import num, short
 
 #: The page carries one tangent per node per input; past this many numbers it refuses (the page would be huge).
 MAX_TANGENTS = 200_000
@@ -61,7 +61,7 @@ def tangents_from(order: list[Value], x: Value) -> list[float]:
 
 def tangent_words(x_name: str) -> str:
     """What a value box calls the tangent: ``∂/∂x`` (d this node / d x)."""
-    return f"∂/∂{operand(x_name)}"
+    return f"∂/∂{operand(short(x_name))}"
 
 
 def tangent_field(x_name: str, tangent: float | None) -> str:

@@ -119,6 +119,9 @@ def test_forward_frames_show_the_engines_values_as_they_are_computed():
             else:
                 assert fields[1] == "data ?" and fields[-1] == "not yet computed", (k, j, fields)
         assert box(source, i)[-1] == "computed now"
+        for k2, parent in enumerate(step.node.parents):  # each arrow in carries its parent's value, in red
+            edge = re.search(rf"-> op{i} \[(.*?id=e{i}_{k2}.*?)\]", source).group(1)
+            assert re.search(rf'label="?{re.escape(f"{parent.data:.4g}")}"? ', edge) and 'color="#dc2626"' in edge, edge
         first = caption(source)[0]
         assert first.startswith(f"Forward step {k + 1} of 5: {names[step.node]} = ")
         assert first.endswith(f" = {step.value:.4g}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from chainrule.autograd import Value, backward_steps, forward_steps, parse, topological_order
+from chainrule.autograd import Value, backward_steps, forward_steps, grad, parse, topological_order
 from chainrule.autograd.names import display_names
 from chainrule.viz import save_frames
 from chainrule.viz.forward_frames import deck_dots
@@ -194,3 +194,19 @@ def test_bad_options_are_named():
         deck_dots(root, params=[])
     with pytest.raises(TypeError, match="Value"):
         deck_dots("L")
+
+
+def test_a_models_deck_keeps_its_clusters_and_seeds_a_named_parameter():
+    from chainrule.nn.losses import mse
+    from chainrule.nn.module import MLP
+
+    model = MLP(2, [2, 1], seed=0)
+    loss = mse(model([0.5, -1.0]), 1.0)
+    w = model.parameters()[0]
+    frames = deck_dots(loss, group_modules=True, lr=0.1, params=[w], tangent=w.name)
+    F, B = counts(loss)
+    assert len(frames) == F + B + 1
+    for frame in frames:
+        assert frame.source.count("class=neuron") == 3 and frame.source.count("class=layer") == 2
+    (dw,) = grad(loss, [w])  # reverse mode, touching no .grad
+    assert numbers(caption(frames[F - 1].source)[1])[-1] == pytest.approx(dw.data, rel=5e-4)

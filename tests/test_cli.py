@@ -248,18 +248,29 @@ def test_vanish_prints_each_layers_norm(tmp_path):
 # --- help ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["tour", "graph", "steps", "paths", "check", "train", "vanish"])
+COMMANDS = ["tour", "graph", "steps", "handout", "paths", "check", "train", "vanish", "modes", "serve"]
+
+
+def test_the_command_list_is_the_parsers():
+    from chainrule.viz.cli import build_parser
+
+    (sub,) = [action for action in build_parser()._actions if action.dest == "command"]
+    assert sorted(sub.choices) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_examples(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert "example" in result.stdout and f"chainrule {command}" in result.stdout
 
 
-def test_top_level_help_lists_the_commands():
+def test_top_level_help_lists_the_commands_with_an_example_of_each():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("tour", "graph", "steps", "paths", "check", "train", "vanish"):
-        assert command in result.stdout
+    epilog = result.stdout.split("examples:", 1)[1]
+    for command in COMMANDS:
+        assert f"chainrule {command}" in epilog, command
 
 
 def test_version_prints_the_installed_distributions_version():

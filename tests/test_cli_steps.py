@@ -67,8 +67,10 @@ def test_frames_without_python(tmp_path, capsys):
     assert [p.name for p in folder.iterdir()] == ["steps.pdf"]
     from pypdf import PdfReader
 
-    assert len(PdfReader(folder / "steps.pdf").pages) == 5
+    assert len(PdfReader(folder / "steps.pdf").pages) == 5 + 5  # the forward pass, then the backward pass
     assert "wrote one file into" in capsys.readouterr().out
+    assert main(["steps", COURSE, "--at", AT, "--frames", str(folder), "--format", "pdf", "--no-forward"]) == 0
+    assert len(PdfReader(folder / "steps.pdf").pages) == 5
     (tmp_path / "a-file").write_text("x")
     assert main(["steps", COURSE, "--at", AT, "--frames", str(tmp_path / "a-file")]) == 2
 
@@ -95,3 +97,30 @@ def test_train_replays_the_compiled_tape_by_default_with_the_dynamic_numbers(dat
     assert loss(compiled) == pytest.approx(loss(dynamic), rel=1e-3)  # printed to 4 digits
     accuracy = lambda out: re.search(r"accuracy (\S+)", out).group(1)  # noqa: E731
     assert accuracy(compiled) == accuracy(dynamic)
+
+
+def test_tangent_prints_forward_mode_and_writes_it_into_the_page_and_the_frames(tmp_path, capsys):
+    from chainrule.autograd import parse
+
+    out, frames = tmp_path / "modes.html", tmp_path / "frames"
+    assert main(["steps", COURSE, "--at", AT, "--tangent", "x", "-o", str(out), "--frames", str(frames)]) == 0
+    printed = capsys.readouterr().out
+    assert "forward mode, seeded with dx/dx = 1" in printed
+    e = parse(COURSE, w=0.8, x=1.5, b=0.1, y=1.0)
+    e.output.backward()
+    rows = {line.split()[0]: line.split() for line in printed.split("Backward pass")[0].splitlines()[3:] if line}
+    assert rows["mul1"][-1] == "0.8" and rows["w"][-1] == "0" and rows["x"][-1] == "1"  # d(w*x)/dx = w
+    assert float(rows["L"][-1]) == pytest.approx(e.variables["x"].grad, rel=5e-4)  # reverse mode's dL/dx
+    data = page_json(out)["tangent"]
+    assert data["words"][data["seed"]] == "∂/∂x" and data["values"][data["seed"]][-1] == pytest.approx(
+        e.variables["x"].grad, rel=1e-12)
+    assert len(list(frames.iterdir())) == 5 + 5
+    assert "∂/∂x" in (frames / "step-01.svg").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("args", "words"), [(["--tangent", "q"], "q is not an input of the formula"),
+                                             (["--tangent", "x", "--no-forward"], "which --no-forward leaves out")])
+def test_tangent_refusals_are_one_line(args, words, capsys):
+    assert main(["steps", COURSE, "--at", AT, *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err

@@ -244,7 +244,7 @@ MP_RTOL = 1e-9
 MP_RESIDUE = 1e-40
 TORCH_RTOL = 1e-12
 FLOOR = 1e-13  # times S2
-TORCH_GRAPHS = 400  # each graph's whole Hessian: one torch double backward per leaf
+TORCH_GRAPHS = 1_000  # each graph's whole Hessian: one torch double backward per leaf
 
 
 def partials(model, args: list[float], exponent) -> tuple[list[float], list[list[float]]]:
@@ -368,7 +368,7 @@ def test_random_graphs_hessians_equal_torch_double_backward():
         first = torch.autograd.grad(values[-1], leaves, create_graph=True, allow_unused=True)
         built = build(graph)
         ours_first = grad(built.output, built.leaves, create_graph=True)
-        s2 = second_order_scale(graph)
+        s2 = None  # the tolerance's scale, worked out only for an entry the strict 1e-12 does not settle
         for j, (theirs_j, ours_j) in enumerate(zip(first, ours_first, strict=True)):
             if theirs_j is None or not theirs_j.requires_grad:  # torch: d output/dx_j does not depend on x
                 row = [0.0] * len(leaves)
@@ -377,7 +377,9 @@ def test_random_graphs_hessians_equal_torch_double_backward():
                        for r in torch.autograd.grad(theirs_j, leaves, retain_graph=True, allow_unused=True)]
             ours = [g.data for g in grad(ours_j, built.leaves)]
             for k, (o, t) in enumerate(zip(ours, row, strict=True)):
-                assert abs(o - t) <= max(TORCH_RTOL * abs(t), FLOOR * s2[j][k]), (j, k, o, t, s2[j][k])
+                if abs(o - t) > TORCH_RTOL * abs(t):
+                    s2 = s2 or second_order_scale(graph)
+                    assert abs(o - t) <= FLOOR * s2[j][k], (j, k, o, t, s2[j][k])
                 seen["mixed" if j != k else "diagonal"] += t != 0.0
         seen["graphs"] += 1
         seen.update(node.kind for node in graph.nodes)

@@ -1,4 +1,7 @@
-"""Backward step frames: one picture per step, each grad as it stands, states checked by hand."""
+"""Backward step frames: one picture per step, each grad as it stands, states checked by hand.
+
+(``forward=False``: the backward pass alone; the forward and update frames are in
+test_viz_forward_frames.py.)"""
 
 from __future__ import annotations
 
@@ -100,7 +103,7 @@ def test_a_lone_input_has_no_steps_and_no_frames():
 
 def test_save_frames_writes_numbered_files(tmp_path):
     L, *_ = course()
-    paths = save_frames(L, tmp_path / "slides")
+    paths = save_frames(L, tmp_path / "slides", forward=False)
     assert [p.name for p in paths] == [f"step-0{n}.svg" for n in range(1, 6)]
     assert sorted(p.name for p in (tmp_path / "slides").iterdir()) == [p.name for p in paths]
     for p in paths:
@@ -124,7 +127,7 @@ def test_png_frames_are_drawn_at_twice_the_svg_size_with_either_engine(tmp_path,
 
     L, *_ = course()
     svgs = step_frames(L, engine=engine)
-    paths = save_frames(course().L, tmp_path, format="png", engine=engine)
+    paths = save_frames(course().L, tmp_path, format="png", engine=engine, forward=False)
     assert [p.name for p in paths] == [f"step-0{n}.png" for n in range(1, 6)]
     for path, svg in zip(paths, svgs, strict=True):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -142,7 +145,7 @@ def test_pdf_frames_are_one_deck_with_a_page_per_step(tmp_path, engine):
     require(engine)
     from pypdf import PdfReader
 
-    (path,) = save_frames(course().L, tmp_path, format="pdf", engine=engine)
+    (path,) = save_frames(course().L, tmp_path, format="pdf", engine=engine, forward=False)
     assert path.name == "steps.pdf" and list(tmp_path.iterdir()) == [path]
     assert len(PdfReader(path).pages) == 5
 
@@ -152,7 +155,7 @@ def test_gif_frames_are_one_animation_with_a_frame_per_step(tmp_path, engine):
     require(engine)
     from PIL import Image, ImageSequence
 
-    (path,) = save_frames(course().L, tmp_path, format="gif", engine=engine)
+    (path,) = save_frames(course().L, tmp_path, format="gif", engine=engine, forward=False)
     with Image.open(path) as image:
         frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
         assert image.info["loop"] == 0

@@ -312,7 +312,10 @@ def run_graph(args: argparse.Namespace) -> int:
 def run_steps(args: argparse.Namespace) -> int:
     target = writable(args.out, PAGE_SUFFIXES) if args.out is not None else None
     frames = frames_folder(args.frames) if args.frames else None
+    seed = None
     if args.mlp is not None:
+        if args.tangent is not None:
+            raise UsageError("--tangent seeds one of a formula's inputs; with --mlp give a formula instead")
         root, title, params = network_point(args)
     elif args.view == "neurons":
         raise UsageError("--view neurons draws a network built by nn, and a formula has no neurons: give "
@@ -320,14 +323,16 @@ def run_steps(args: argparse.Namespace) -> int:
     else:
         expression = build(args.formula, args.at)
         root, title, params = expression.output, args.formula, update_params(args, expression)
+        seed = tangent_input(args, expression)
     if target is not None:
         # The page first: a graph too large to draw, or a file that cannot be written, is refused
         # before any table is printed.
         refusing_large_graphs(lambda: stepper_html(root, target, quiz=args.quiz or False, title=title,
                                                    forward=args.forward, lr=args.lr, params=params,
-                                                   variants=args.variants, view=args.view))
-    print("Forward pass, inputs first:")
-    print(forward_table(root), end="\n\n")
+                                                   variants=args.variants, view=args.view, tangent=seed))
+    print("Forward pass, inputs first" + (f", each value's tangent beside it (forward mode, seeded with "
+                                          f"d{args.tangent}/d{args.tangent} = 1):" if seed is not None else ":"))
+    print(forward_table(root, seed), end="\n\n")
     print(f"Backward pass, one node at a time (upstream = d{label(root)}/d(node)):")
     print(step_table(root))
     if target is not None:
@@ -335,11 +340,15 @@ def run_steps(args: argparse.Namespace) -> int:
         what = f"a {args.quiz} quiz: answer before each step is shown" if args.quiz else "open it in a browser"
         wrote(target, what)
     if frames is not None:
-        written = refusing_large_graphs(lambda: save_frames(root, frames, format=args.format))
+        written = refusing_large_graphs(lambda: save_frames(root, frames, format=args.format, forward=args.forward,
+                                                            lr=args.lr, params=params, tangent=seed))
         if target is None:
             print()
         count = f"{len(written)} files" if len(written) != 1 else "one file"
-        print(f"wrote {count} into {frames}  (the backward pass as {args.format} frames, one per step)")
+        passes = "the forward and backward passes" if args.forward else "the backward pass"
+        if params is not None:
+            passes += " and the update"
+        print(f"wrote {count} into {frames}  ({passes} as {args.format} frames, one per step)")
     return 0
 
 
@@ -421,6 +430,18 @@ def update_params(args: argparse.Namespace, expression: autograd.Expression) -> 
     if not chosen:
         raise UsageError("--params names no input; give them as in --params w,b")
     return chosen
+
+
+def tangent_input(args: argparse.Namespace, expression: autograd.Expression) -> autograd.Value | None:
+    """``--tangent x``: the input the forward-mode view seeds, by its name in the formula."""
+    if args.tangent is None:
+        return None
+    if args.tangent not in expression.variables:
+        inputs = ", ".join(expression.variables) or "none"
+        raise UsageError(f"--tangent: {printable(args.tangent)} is not an input of the formula (its inputs: {inputs})")
+    if not args.forward:
+        raise UsageError("--tangent shows forward mode on the forward pass, which --no-forward leaves out")
+    return expression.variables[args.tangent]
 
 
 def run_handout(args: argparse.Namespace) -> int:
@@ -670,10 +691,12 @@ examples:
   chainrule tour                                   the course's example, end to end
   chainrule graph "L = (y - sigmoid(w*x + b))**2" --at w=0.8,x=1.5,b=0.1,y=1 -o graph.svg
   chainrule steps "c = a*b + a" --at a=2,b=-3 -o steps.html --quiz
+  chainrule handout "c = a*b + a" --at a=2,b=-3 -o sheet.html
   chainrule paths "c = a*b + a" --at a=2,b=-3 --wrt a
   chainrule check "log(1 + exp(w*x))" --at w=0.5,x=2
   chainrule train moons --layers 16,16 --steps 100 --plot moons.png
   chainrule vanish --depth 12 --activations sigmoid,relu --plot vanish.png
+  chainrule modes "z = w*x + b; L = (y - sigmoid(z))**2" --at w=0.8,x=1.5,b=0.1,y=1
   chainrule serve --class
 
 Run chainrule COMMAND --help for more on each command.
@@ -794,6 +817,8 @@ examples:
   chainrule steps "c = a*b + a" --at a=2,b=-3
   chainrule steps "h = tanh(w*x + b)" --at w=0.5,x=2,b=-1 -o steps.html
   chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o quiz.html --quiz
+  chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 -o modes.html --tangent x
+  chainrule steps "L = (y - sigmoid(w*x))**2" --at w=0.8,x=1.5,y=1 --frames slides --format pdf
   chainrule steps --mlp 2,3,1 --view neurons -o net.html
   chainrule steps --mlp 2,3,1 --at x1=0.5,x2=-1,y=1 --activation tanh --view neurons -o net.html""", run_steps)
     _formula_arguments(p)
@@ -904,7 +929,11 @@ def _stepper_options(p: argparse.ArgumentParser) -> None:
                    help="the page shows the backward pass only (by default the forward pass comes first)")
     p.add_argument("--lr", type=positive_float, help="end the page with a gradient-descent step of this rate")
     p.add_argument("--params", metavar="NAME,...", help="the inputs the update step changes, as in w,b")
-    p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames for slides into DIR")
+    p.add_argument("--tangent", metavar="NAME",
+                   help="forward mode beside the forward pass: each value's tangent d(value)/dNAME, seeded with "
+                        "this input (the page's select seeds the others)")
+    p.add_argument("--frames", metavar="DIR",
+                   help="also write the passes as frames for slides into DIR (the same options as the page)")
     p.add_argument("--format", choices=FRAME_FORMATS, default="svg",
                    help="the frames' format: svg, png (2x), pdf (one deck) or gif (animated); default svg")
 

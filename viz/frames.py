@@ -1,5 +1,8 @@
 """The backward pass as a flip-book: one picture per step, for slides.
 
+(``save_frames`` puts the forward pass before it and the update after it:
+see ``viz.forward_frames``.)
+
 Frame n shows the graph right after step n of ``autograd.backward_steps``:
 
 * the node whose turn it is (red border), the edges it sends gradient along
@@ -145,10 +148,24 @@ def _caption(step, steps_total: int, root: Value, names: dict[Value, str]) -> st
     return "\n".join(lines)
 
 
-def step_frames(root: Value, engine: str = "auto", **opts) -> list[str]:
-    """One SVG per backward step: ``frame_dots(root, **opts)`` rendered with ``engine``."""
+def step_frames(root: Value, engine: str = "auto", forward: bool = False, **opts) -> list[str]:
+    """One SVG per backward step: ``frame_dots(root, **opts)`` rendered with ``engine``.
+
+    With ``forward=True`` (or ``lr``/``params``, or ``tangent``) the same deck as
+    ``save_frames``: the forward pass first, the update last (``viz.forward_frames``).
+    """
     engine = pick_engine(engine)
-    return [run_engine(frame.source, "svg", engine).decode("utf-8") for frame in frame_dots(root, **opts)]
+    return [run_engine(frame.source, "svg", engine).decode("utf-8") for frame in _deck(root, forward, opts)]
+
+
+def _deck(root: Value, forward: bool, opts: dict) -> list[graphviz.Digraph]:
+    """The frames asked for: the backward pass alone, or the deck with the forward pass and the update."""
+    if not forward and all(opts.get(key) is None for key in ("lr", "params", "tangent")):
+        return frame_dots(root, **{key: value for key, value in opts.items()
+                                   if key not in ("lr", "params", "tangent")})
+    from .forward_frames import deck_dots  # it builds on this module
+
+    return deck_dots(root, forward=forward, **opts)
 
 
 FRAME_FORMATS = ("svg", "png", "pdf", "gif")
@@ -160,8 +177,13 @@ GIF_FRAME_MS = 1800
 
 
 def save_frames(root: Value, folder: str | os.PathLike, format: str = "svg", engine: str = "auto",
-                **opts) -> list[Path]:
-    """Write the backward pass's frames into ``folder`` (made if missing) for slides.
+                forward: bool = True, lr: float | None = None, params=None, tangent=None, **opts) -> list[Path]:
+    """Write the frames of the passes into ``folder`` (made if missing) for slides.
+
+    As the stepper page plays them (``viz.forward_frames``): the forward pass,
+    one frame per op node (``forward=False`` leaves it out), then one frame per
+    backward step, then, with ``lr`` and ``params``, the gradient-descent update.
+    ``tangent`` (an input or its name) shows forward mode on the forward frames.
 
     ``svg`` and ``png``: one file per step, ``step-01.svg``, ``step-02.svg`` ...
     ``pdf``: one deck, ``steps.pdf``, a page per step. ``gif``: one animation,
@@ -173,7 +195,7 @@ def save_frames(root: Value, folder: str | os.PathLike, format: str = "svg", eng
     fmt = format.lower() if isinstance(format, str) else format
     if fmt not in FRAME_FORMATS:
         raise ValueError(f"frames can be written as {', '.join(FRAME_FORMATS)}; got {format!r}")
-    frames = frame_dots(root, **opts)
+    frames = _deck(root, forward, dict(opts, lr=lr, params=params, tangent=tangent))
     engine = pick_engine(engine)
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)

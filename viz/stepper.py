@@ -53,6 +53,7 @@ from chainrule.autograd.names import display_names, operand_rules
 from .dot import to_dot, visible
 from .render import render
 from .tables import formula, math_formula, math_rule
+from .tangents import check_budget, seed_input, tangent_inputs, tangent_svg, tangent_words, tangents_from
 from .whatif import node_fields, op_rows
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -88,7 +89,8 @@ def quiz_kind(quiz: bool | str | None) -> str:
 
 def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool | str = False,
                  title: str | None = None, forward: bool = True, lr: float | None = None,
-                 params: Sequence[Value] | None = None, variants: bool = False, view: str = "scalar") -> str:
+                 params: Sequence[Value] | None = None, variants: bool = False, view: str = "scalar",
+                 tangent: Value | str | None = None) -> str:
     """The HTML stepper page for ``root``'s graph; written to ``path`` when given.
 
     The page plays the forward pass (``forward=True``: one step per op node,
@@ -126,6 +128,11 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
     seed box: each student types a seed (a name or a number) and draws their
     own inputs, the same for the same seed, redrawn until every op is in its
     domain; the quiz then checks their numbers and the score shows the seed.
+
+    ``tangent`` (an input, or its name, such as ``"x"``) adds the forward-mode
+    view: each value box and forward step shows the tangent d(node)/dx beside
+    the value, computed by ``autograd.forward``; a select re-seeds with any other
+    input, one at a time (see ``viz.tangents``). It needs ``forward=True`` and the scalar view.
     """
     if not isinstance(root, Value):
         raise TypeError(f"stepper_html needs a Value, got {type(root).__name__}")
@@ -134,6 +141,10 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
     order = topological_order(root)
     update = _check_update(lr, params, order)
+    seed = _check_tangent(tangent, order, forward)
+    if seed is not None and view == "neurons":
+        raise ValueError("tangent= draws forward mode on the scalar graph; view='neurons' has no room for it: "
+                         "drop one of them")
     saved = [node.grad for node in order]
     try:
         for node in order:
@@ -145,8 +156,10 @@ def stepper_html(root: Value, path: str | os.PathLike | None = None, quiz: bool 
 
             data["neurons"], _ = view_data(root, order)
             svg = neuron_svg(root, order, data["neurons"])
-        else:
+        elif seed is None:
             svg = _graph_svg(root)
+        else:
+            data["tangent"], svg = _tangent_view(root, order, data["names"], seed)
         if update is not None:
             data["update"] = _update_data(root, order, update[0], update[1], data["names"])
     finally:
@@ -179,6 +192,33 @@ def _check_update(lr, params, order: list[Value]) -> tuple[float, list[Value]] |
         if p not in members or not p.is_leaf:
             raise ValueError(f"params: {p!r} is not an input of this graph (only inputs can be updated)")
     return float(lr), list(dict.fromkeys(params))
+
+
+def _check_tangent(tangent, order: list[Value], forward: bool) -> Value | None:
+    """The input ``tangent=`` seeds, or None when no forward-mode view was asked for."""
+    if tangent is None:
+        return None
+    if not forward:
+        raise ValueError("tangent= shows forward mode on the forward pass, and forward=False leaves it out: "
+                         "drop one of them")
+    seed = seed_input(tangent, order, display_names(order))
+    check_budget(len(tangent_inputs(order)), len(order))
+    return seed
+
+
+def _tangent_view(root: Value, order: list[Value], names: dict[Value, str], seed: Value) -> tuple[dict, str]:
+    """The forward-mode view's data (every input's tangents, each node's locals) and its graph."""
+    inputs = tangent_inputs(order)
+    index = {node: i for i, node in enumerate(order)}
+    columns = [tangents_from(order, x) for x in inputs]
+    data = {
+        "inputs": [index[x] for x in inputs],
+        "seed": inputs.index(seed),
+        "words": [tangent_words(names[x]) for x in inputs],
+        "values": [[_number(t) for t in column] for column in columns],
+        "locals": [[_number(d) for d in node.local_grads()] for node in order],
+    }
+    return data, tangent_svg(root, order, names, inputs, columns)
 
 
 # --- the data the page reads -----------------------------------------------------
@@ -217,6 +257,7 @@ def _page_data(root: Value, order: list[Value], quiz: str, title: str | None, fo
         "forward": forward_list,
         "steps": steps,
         "update": None,
+        "tangent": None,
         "paths": _global_forms(root, order, index),
         "pathLimit": PATH_LIMIT,
         "names": names,  # for _update_data; removed before the page is written
@@ -479,6 +520,7 @@ def _assemble(data: dict, svg: str) -> str:
 {_asset("whatif.js")}
 {_asset("stepper.js")}
 {_asset("live_page.js")}
+{_asset("tangent.js") if data["tangent"] else ""}
 </script>
 </body>
 </html>

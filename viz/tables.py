@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from chainrule.autograd import Value, backward_steps, count_paths, power_exponent, topological_order
+from chainrule.autograd.forward import forward_sweep
 from chainrule.autograd.graph import count_text, iter_paths
 from chainrule.autograd.names import display_names, operand, operand_rules
 
@@ -55,14 +56,19 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(rendered)
 
 
-def forward_table(root: Value) -> str:
-    """Every node in the order the forward pass computes it."""
+def forward_table(root: Value, seed: Value | None = None) -> str:
+    """Every node in the order the forward pass computes it; with ``seed`` (an input), each node's
+    forward-mode tangent d(node)/d(seed) beside its value (``autograd.forward``)."""
     order = topological_order(root)
     names = display_names(order)
+    tangents = forward_sweep(root, {seed: 1.0}) if seed is not None else {}
     rows = []
     for node in order:
-        rows.append((names[node], formula(node, names), num(node.data)))
-    return table(("node", "computed as", "value"), rows)
+        row = (names[node], formula(node, names), num(node.data))
+        rows.append(row + (num(tangents[node]),) if seed is not None else row)
+    if seed is None:
+        return table(("node", "computed as", "value"), rows)
+    return table(("node", "computed as", "value", f"tangent d/d{operand(names[seed])}"), rows)
 
 
 def step_table(root: Value) -> str:

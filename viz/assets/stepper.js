@@ -1005,6 +1005,8 @@
     document.body.dataset.phase = ph.kind;
     bringIntoView(overlay ? overlay.focus(focusIds(pos)) : focusIds(pos), !opened); // the page opens centred on the step (a large graph starts zoomed in)
     opened = true;
+    // Views painted by other assets (tangent.js) draw on top of this.
+    document.dispatchEvent(new CustomEvent("chainrule:paint", {detail: {position: pos, phase: ph}}));
   }
 
   function positionWords(t) {
@@ -1120,6 +1122,8 @@
     position: () => pos,
     phase: () => phase(pos),
     fmt: fmt,
+    /** The recorded pass, as the page read it (inf and nan revived): for views in other assets. */
+    data: DATA,
   };
   window.chainruleStepper = {fmt: fmt, go: go, position: () => pos, steps: LAST};
   // What the what-if panel (live_page.js) needs: the data it recomputes in place, and a repaint.

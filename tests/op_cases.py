@@ -171,7 +171,8 @@ def _case_list() -> list[Case]:
              trace=((1.0,), (2.0,), (3.0,)), replay=((-2.0,), (0.0,), (5.0,))),
         Case("softplus", autograd.softplus, lambda a: mpmath.log(1 + mpmath.exp(a)),
              lambda a: (_mp_sigmoid(a),), (floats(-30.0, 30.0),), _np_softplus, _torch_softplus,
-             accepts=lambda a: -12.0 <= a <= 30.0, rounding=2.0,
+             # its derivative is sigmoid(a), whose own derivative s(1 - s) cancels above 5: kept out, as sigmoid is
+             accepts=lambda a: -12.0 <= a <= 5.0, rounding=2.0,
              trace=((0.1,), (0.2,)) * 2, replay=((-800.0,), (800.0,), (-3.0,), (0.0,))),
         Case("leaky_relu", lambda a, s: autograd.leaky_relu(a, s), lambda a, s: a if a > 0 else s * a,
              lambda a, s: (mpf(1) if a > 0 else mpf(s),), (away_from_zero(-1e3, 1e3),),

@@ -27,10 +27,11 @@ def build(**changes):
     return parse(FORMULA, **dict(AT, **changes))
 
 
-def central(name: str) -> list[float]:
+def central(name: str, at: dict | None = None) -> list[float]:
     """d(node)/d(name) for every node, by central differences (the graph built again at name ± h)."""
-    up = topological_order(build(**{name: AT[name] + H}).output)
-    down = topological_order(build(**{name: AT[name] - H}).output)
+    at = dict(AT, **(at or {}))
+    up = topological_order(build(**dict(at, **{name: at[name] + H})).output)
+    down = topological_order(build(**dict(at, **{name: at[name] - H})).output)
     return [(u.data - d.data) / (2 * H) for u, d in zip(up, down, strict=True)]
 
 
@@ -144,3 +145,24 @@ def test_hostile_names_in_the_select_and_the_tangent_lines_stay_text(open_page, 
     assert page.evaluate("document.querySelectorAll('img, #explain script').length") == 0
     got = shown(page)
     assert got["root"] == pytest.approx(-3.0 + 1.0)  # d(a*b + a)/da = b + 1
+
+
+def test_what_if_moves_the_tangents_too(open_page, page_file):
+    """A new input value in the page: every seed's tangents are those of the graph at the new point."""
+    page, _ = open_page(page_file)
+    page.wait_for_selector("body[data-tangent=true]")
+    moved = {"w": -1.3, "b": 0.9}
+    for name, value in moved.items():
+        assert page.evaluate(f"window.chainrule.set({name!r}, {value})") is None  # no domain error
+    e = build(**moved)
+    order = topological_order(e.output)
+    e.output.backward()
+    F = sum(1 for node in order if not node.is_leaf)
+    page.evaluate(f"window.chainrule.step({F})")  # the forward pass done: every tangent shown
+    for k, seed in enumerate(["y", "w", "x", "b"]):
+        page.select_option("#seed", str(k))
+        expected = central(seed, moved)
+        got = shown(page)
+        for i, box in enumerate(got["boxes"]):
+            assert float(box["value"]) == pytest.approx(expected[i], rel=1e-6, abs=1e-9), (seed, i)
+        assert got["root"] == pytest.approx(e.variables[seed].grad, rel=1e-12)

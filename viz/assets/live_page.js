@@ -99,12 +99,30 @@
       }
     }
     DATA.paths.forEach((form, i) => { if (form.paths) form.paths = pathsTo(i, result.locals); });
+    if (DATA.tangent) tangentsAgain(DATA.tangent, local, !!result.error);
     if (UPDATE) updateStep();
     markError();
     S.resetQuiz();
     S.refresh();
     writeLabels();
     paintPanel();
+  }
+
+  /** The forward-mode view (tangent=): each input's tangents pushed with the arrows again, from the new
+   *  locals, in topological order: tangent(node) = sum over its parents of local × tangent(parent). */
+  function tangentsAgain(view, local, failed) {
+    view.locals = NODES.map((node, i) => node.parents.map((p, k) => local(i, k)));
+    view.values = view.inputs.map((x) => {
+      const t = new Array(N).fill(failed ? NaN : 0);
+      t[x] = failed ? NaN : 1;
+      for (let i = 0; i < N; i++) {
+        if (!NODES[i].op || failed) continue;
+        let sum = 0;
+        NODES[i].parents.forEach((p, k) => { sum += view.locals[i][k] * t[p]; });
+        t[i] = sum;
+      }
+      return t;
+    });
   }
 
   // Each edge's local derivative on the graph: on a large graph, only those in view are written now,

@@ -72,7 +72,9 @@
     },
     "*": {
       strict: (a, b) => { const r = a * b; if (infinite(r) && fin(a) && fin(b)) throw overflow(fmt6(a) + " * " + fmt6(b)); return r; },
-      lenient: (a, b) => a * b,
+      // In a derivative, a zero factor makes the product zero even beside inf or NaN, as the engine's rules
+      // say: d(a**0)/da = 0 at a = 0, and d(a**b)/db = a^b log(a) is 0 at a = 0.
+      lenient: (a, b) => ((a === 0 && !fin(b)) || (b === 0 && !fin(a)) ? 0 : a * b),
     },
     "/": {
       strict: (a, b) => {

@@ -80,8 +80,8 @@ def test_record_every_kth_step_keeps_the_last_too():
     assert history.recording.steps == [0, 4, 8, 10]
     assert len(history.recording.params) == len(history.recording.norms) == 4
     assert nn.fit(model, X, y, steps=3, progress=False).recording is None
-    for bad in (0, -2, 1.5, "often"):
-        with pytest.raises(ValueError, match="record"):
+    for bad, error in ((0, ValueError), (-2, ValueError), (1.5, TypeError), ("often", TypeError)):
+        with pytest.raises(error, match="record"):  # nn's one rule for counts: a wrong type, or too small
             nn.fit(model, X, y, steps=3, record=bad, progress=False)
 
 

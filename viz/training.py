@@ -14,8 +14,8 @@ step; every view then shows that step:
 The page's own small script draws all of it as inline SVG (and one canvas for
 the boundary) from the recorded numbers, so scrubbing recomputes only the
 forward pass on the data and a grid, which is fast for the networks a class
-trains. Numbers are stored to 7 significant digits, which keeps 500 steps of
-MLP(2, [16, 16, 1]) to about 3 MB.
+trains. Numbers are stored to 7 significant digits (the parameters exactly, see
+below), which keeps 500 steps of MLP(2, [16, 16, 1]) with a stepper to about 3 MB.
 
 The stepper, at any step of the run: for each chosen training point
 (``stepper_points``) the page carries one stepper page (``stepper_html(loss,

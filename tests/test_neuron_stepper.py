@@ -5,7 +5,9 @@ the page itself, no error, no dialog): a neuron opens in place into its scalar n
 whose grads at every backward position are the engine's own (``backward_steps`` on a
 graph built again); it folds back to Graphviz's picture; every label of MLP(2, [16, 16, 1])
 is at least 12 px tall at 1920x1080. The training page's stepper at step k shows the
-numbers of a forward and backward pass, written out here, at the recording's step-k weights.
+numbers of a forward and backward pass, written out here, at the recording's step-k weights,
+for any recorded step (its weights set into one page per point by what-if's setMany); what-if in
+the neuron view equals the engine; a loss without what-if keeps its per-step pages.
 """
 
 from __future__ import annotations
@@ -283,6 +285,29 @@ def test_a_loss_without_what_if_keeps_steppers_spread_over_the_run_within_the_bu
         training_html(history, model, X, y, stepper_points=[20])
     with pytest.raises(ValueError, match="stepper_steps"):
         training_html(history, model, X, y, stepper_steps=[0, 30])
+
+
+def test_without_what_if_the_page_goes_to_the_nearest_step_that_has_a_stepper(open_page, tmp_path):  # noqa: F811
+    X, y = nn.make_xor(20, noise=0.1, seed=0)
+    model = nn.MLP(2, [3, 2], seed=0)  # cross_entropy: pages built in Python at steps 0 and 12 only
+    history = nn.fit(model, X, y, steps=20, record=True, progress=False)
+    rec = history.recording
+    path = tmp_path / "run.html"
+    training_html(history, model, X, y, path, stepper_steps=[0, 12])
+    page, _ = open_page(path, 1280, 720)
+    page.locator("#slider").fill("8")
+    assert "Go to step 12" in page.evaluate("document.getElementById('open-stepper').textContent")
+    page.click("#open-stepper")  # to the nearest step that has a stepper
+    assert page.evaluate("document.body.dataset.step") == "12"
+    page.click("#open-stepper")
+    for _ in range(200):
+        if page.evaluate("document.getElementById('stepper-view').dataset.step") == "12":
+            break
+        page.wait_for_timeout(25)
+    frame = next(f for f in page.frames if f != page.main_frame)
+    assert frame.evaluate("window.chainrule.whatIf().available") is False
+    shown = {n["name"]: n["data"] for n in frame.evaluate("window.chainrule.nodes()")}
+    assert [shown[name] for name in rec.names] == list(rec.params[12])
 
 
 def test_the_page_keeps_every_recorded_parameter_exactly():

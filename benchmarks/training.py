@@ -5,9 +5,11 @@
 * the compiled ``fit`` per step, with and without ``record=True`` (alternating runs,
   medians), and the ratio (issue 17 asks for at most 2x);
 * the size of ``training_html`` for 500 recorded steps (asked: under 5 MB), with the
-  stepper pages it carries by default (one point, steps spread over the run), the time
+  stepper page it carries by default (one point; any step opens it), the time
   to write it, and how many steppers it carries;
-* the time to open the stepper at a step in Chromium (decompress and show the frame);
+* the time to open the stepper at a step in Chromium (decompress and show the frame, then set that
+  step's weights into it), at the first, a middle and the last step; and, inside the stepper,
+  setting all 337 weights with ``setMany`` against ``set`` once per weight;
 * the time the page takes to redraw every view when the slider moves, read from
   the page's own ``performance.now()`` measurement in Chromium (asked: under 100 ms),
   over 100 steps picked evenly from the run.
@@ -82,14 +84,32 @@ def scrub_ms(path: Path) -> dict | None:
         for k in range(1, 101):
             tab.locator("#slider").fill(str(k * (PAGE_STEPS - 1) // 100))
             times.append(float(tab.evaluate("document.body.dataset.drawMs")))
-        tab.locator("#slider").fill("0")
-        start = time.perf_counter()
-        tab.locator("#open-stepper").click()
-        tab.frame_locator("#stepper-view").locator("body[data-ready=true]").wait_for()
-        opening = time.perf_counter() - start
+        opening = {}
+        for k in (0, PAGE_STEPS // 2, PAGE_STEPS - 1):  # the first opening decompresses the page, later ones reuse it
+            if k:
+                tab.locator("#close-stepper").click()
+            tab.locator("#slider").fill(str(k))
+            start = time.perf_counter()
+            tab.locator("#open-stepper").click()
+            while tab.evaluate("document.getElementById('stepper-view').dataset.step") != str(k):
+                tab.wait_for_timeout(5)
+            opening[k] = 1000 * (time.perf_counter() - start)
+        frame = next(f for f in tab.frames if f != tab.main_frame)
+        # setting every weight of MLP(2, [16, 16, 1]) inside the stepper: setMany (one recomputation)
+        # against set() once per weight (one recomputation and repaint each)
+        many, loop = frame.evaluate("""() => {
+          const page = window.chainrule, names = Object.keys(page.values()).filter(n => /^L/.test(n));
+          const at = (f) => Object.fromEntries(names.map((n, i) => [n, f * (i % 7 - 3) / 10]));
+          let t = performance.now();
+          page.setMany(at(1));
+          const many = performance.now() - t;
+          t = performance.now();
+          for (const [n, v] of Object.entries(at(-1))) page.set(n, v);
+          return [many, performance.now() - t];
+        }""")
         browser.close()
     return {"median_ms": statistics.median(times), "p90_ms": sorted(times)[89], "max_ms": max(times),
-            "open_stepper_ms": 1000 * opening}
+            "open_stepper_ms": opening, "set_many_ms": many, "set_each_ms": loop}
 
 
 def main() -> int:

@@ -5,7 +5,9 @@ the page itself, no error, no dialog): a neuron opens in place into its scalar n
 whose grads at every backward position are the engine's own (``backward_steps`` on a
 graph built again); it folds back to Graphviz's picture; every label of MLP(2, [16, 16, 1])
 is at least 12 px tall at 1920x1080. The training page's stepper at step k shows the
-numbers of a forward and backward pass, written out here, at the recording's step-k weights.
+numbers of a forward and backward pass, written out here, at the recording's step-k weights,
+for any recorded step (its weights set into one page per point by what-if's setMany); what-if in
+the neuron view equals the engine; a loss without what-if keeps its per-step pages.
 """
 
 from __future__ import annotations
@@ -151,7 +153,35 @@ def hinge_step(flat: list[float], x, label):
     return loss.data, {p.name: (p.data, p.grad) for p in model.parameters()}
 
 
-def test_the_training_page_opens_the_stepper_at_step_k_with_step_ks_weights(open_page, tmp_path):  # noqa: F811
+def python_nodes(flat: list[float], x, label) -> dict[str, tuple[float, float]]:
+    """Every named node of the point's hinge loss at the weights ``flat``: (value, grad), by the engine."""
+    from chainrule.autograd.names import display_names
+
+    model = nn.MLP(2, [4, 4, 1], seed=99)
+    for p, v in zip(model.parameters(), flat, strict=True):
+        p.data = v
+    s = 1.0 if label == 1 else -1.0
+    loss = (1 - s * model([Value(x[0], name="x1"), Value(x[1], name="x2")])).relu()
+    loss.backward()
+    order = topological_order(loss)
+    names = display_names(order)
+    return {names[n]: (n.data, n.grad) for n in order if n.name}
+
+
+def assert_nodes_equal(nodes: list[dict], want: dict[str, tuple[float, float]], where) -> None:
+    shown = {n["name"]: (n["data"], n["grad"]) for n in nodes}
+    assert want.keys() <= shown.keys(), where
+    for name, (data, grad) in want.items():
+        assert math.isclose(shown[name][0], data, rel_tol=1e-12, abs_tol=1e-15), (where, name)
+        assert math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15), (where, name)
+
+
+def circle_words(frame, unit: str) -> list[str]:
+    return frame.evaluate("""(id) => [...document.querySelectorAll('#' + id + ' text')]
+      .filter(t => t.getAttribute('visibility') !== 'hidden').map(t => t.textContent)""", unit)
+
+
+def test_the_training_page_opens_the_stepper_at_any_step_with_that_steps_weights(open_page, tmp_path):  # noqa: F811
     X, y = nn.make_moons(30, noise=0.1, seed=1)
     model = nn.MLP(2, [4, 4, 1], seed=3)
     history = nn.fit(model, X, y, steps=25, record=True, progress=False)
@@ -160,49 +190,139 @@ def test_the_training_page_opens_the_stepper_at_step_k_with_step_ks_weights(open
     chosen = [i for i in range(len(X)) if hinge_step(rec.params[12], X[i], y[i])[0] > 0][:2]
     assert len(chosen) == 2
     path = tmp_path / "run.html"
-    training_html(history, model, X, y, path, stepper_steps=[0, 12], stepper_points=chosen)
+    training_html(history, model, X, y, path, stepper_points=chosen)
+    data = data_of(path.read_text(encoding="utf-8"))
+    assert data["stepperLive"] and [p["point"] for p in data["steppers"]] == chosen  # one page per point
     page, _ = open_page(path, 1920, 1080)
-    assert page.evaluate("document.getElementById('open-stepper').textContent") == \
-        f"Open the stepper: point {chosen[0]} at step 0"
-    page.locator("#slider").fill("8")
-    assert "Go to step 12" in page.evaluate("document.getElementById('open-stepper').textContent")
-    page.click("#open-stepper")  # to the nearest step that has a stepper
-    assert page.evaluate("document.body.dataset.step") == "12"
     seen = {}
-    for point in chosen:
-        page.select_option("#stepper-point", str(point))
-        page.click("#open-stepper")
-        page.frame_locator("#stepper-view").locator("body[data-ready=true]").wait_for()
-        frame = next(f for f in page.frames if f != page.main_frame)
-        nodes = frame.evaluate("window.chainrule.nodes()")
-        assert frame.evaluate("document.body.dataset.view") == "neurons"
-        loss, params = hinge_step(rec.params[12], X[point], y[point])
-        assert math.isclose(nodes[-1]["data"], loss, rel_tol=1e-12, abs_tol=1e-15)
-        shown = {n["name"]: (n["data"], n["grad"]) for n in nodes if n["name"] in params}
-        assert len(shown) == len(params) == len(rec.names)
-        for name, (data, grad) in params.items():
-            assert shown[name][0] == data  # the recording's step-12 weight, exactly
-            assert math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15), name
-        seen[point] = shown
-        page.click("#close-stepper")
-        assert page.evaluate("document.getElementById('stepper-frame').hidden")
-    assert seen[chosen[0]] != seen[chosen[1]]
-    assert any(grad != 0 for _, grad in seen[chosen[0]].values())
-    assert rec.params[12] != rec.params[0]  # step 12's weights are not the start's
-    assert [p["step"] for p in data_of(path.read_text(encoding="utf-8"))["steppers"]] == [0, 0, 12, 12]
+    for k in (0, 7, 12, 24, 3):  # no page was built for 7, 12, 24 or 3
+        page.locator("#slider").fill(str(k))
+        for point in chosen:
+            page.select_option("#stepper-point", str(point))
+            assert page.evaluate("document.getElementById('open-stepper').textContent") == \
+                f"Open the stepper: point {point} at step {rec.steps[k]}"
+            page.click("#open-stepper")
+            for _ in range(200):  # the page's CSP forbids wait_for_function's eval: poll instead
+                if page.evaluate("document.getElementById('stepper-view').dataset.step") == str(rec.steps[k]):
+                    break
+                page.wait_for_timeout(25)
+            frame = next(f for f in page.frames if f != page.main_frame)
+            assert frame.evaluate("document.body.dataset.view") == "neurons"
+            nodes = frame.evaluate("window.chainrule.nodes()")
+            loss, params = hinge_step(rec.params[k], X[point], y[point])
+            assert math.isclose(nodes[-1]["data"], loss, rel_tol=1e-12, abs_tol=1e-15)
+            shown = {n["name"]: (n["data"], n["grad"]) for n in nodes if n["name"] in params}
+            assert len(shown) == len(params) == len(rec.names)
+            for name, (value, grad) in params.items():
+                assert shown[name][0] == value  # the recording's step-k weight, exactly
+                assert math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15), (k, name)
+            assert_nodes_equal(nodes, python_nodes(rec.params[k], X[point], y[point]), (k, point))
+            # the closed circles and the loss box show step k's numbers at the end of the pass
+            frame.evaluate("window.chainrule.step(window.chainrule.steps())")
+            want = python_nodes(rec.params[k], X[point], y[point])
+            for unit in (f"n{layer}_{j}" for layer in (1, 2) for j in (1, 2, 3, 4)):  # some die or wake since step 0
+                h, z = want[f"L{unit[1]}.N{unit[3]}.h"][0], want[f"L{unit[1]}.N{unit[3]}.z"][0]
+                words = circle_words(frame, unit)
+                assert f"out {g4(h)}" in words and ("dead" in words) == (z <= 0), (k, unit, words)
+            assert g4(loss) in circle_words(frame, "loss")
+            seen[k, point] = shown
+            page.click("#close-stepper")
+            assert page.evaluate("document.getElementById('stepper-frame').hidden")
+    assert seen[12, chosen[0]] != seen[12, chosen[1]] and seen[0, chosen[0]] != seen[12, chosen[0]]
+    assert any(grad != 0 for _, grad in seen[12, chosen[0]].values())
 
 
-def test_the_default_steppers_spread_over_the_run_within_the_budget(tmp_path):
+def test_what_if_in_the_neurons_view_equals_the_engine(open_page, tmp_path):  # noqa: F811
+    X, y = nn.make_moons(30, noise=0.1, seed=1)
+    model = nn.MLP(2, [4, 4, 1], seed=3)
+    history = nn.fit(model, X, y, steps=3, record=True, progress=False)
+    path = tmp_path / "run.html"
+    training_html(history, model, X, y, path, stepper_points=[5])
+    page, _ = open_page(path, 1280, 720)
+    page.click("#open-stepper")
+    for _ in range(200):
+        if page.evaluate("document.getElementById('stepper-view').dataset.step") == "0":
+            break
+        page.wait_for_timeout(25)
+    frame = next(f for f in page.frames if f != page.main_frame)
+    flat = list(history.recording.params[0])
+    assert_nodes_equal(frame.evaluate("window.chainrule.nodes()"), python_nodes(flat, X[5], y[5]), "start")
+    # one leaf by set(): an input, then a weight (an open neuron's boxes follow too)
+    frame.evaluate("window.chainruleNeurons.toggle('n1_2')")
+    assert frame.evaluate("window.chainrule.set('x1', -0.4)") is None
+    assert frame.evaluate("window.chainrule.set('L1.N2.w1', 1.75)") is None
+    flat[3] = 1.75  # L1.N2.w1: parameters() order is L1.N1.w1, L1.N1.w2, L1.N1.b, L1.N2.w1, ...
+    want = python_nodes(flat, (-0.4, X[5][1]), y[5])
+    assert_nodes_equal(frame.evaluate("window.chainrule.nodes()"), want, "set")
+    frame.evaluate("window.chainrule.step(window.chainrule.steps())")
+    z = want["L1.N2.z"][0]
+    box = frame.evaluate("[...document.querySelectorAll('#open-n1_2 text')].map(t => t.textContent)")
+    assert f"data {g4(z)}" in box  # the open neuron's z box shows the new value
+    # many leaves by setMany(): one recomputation, the same numbers as set() one by one
+    other = [0.9 * v - 0.05 for v in flat]
+    names = [p.name for p in model.parameters()]
+    assert frame.evaluate("([n, v]) => window.chainrule.setMany(Object.fromEntries(n.map((k, i) => [k, v[i]])))",
+                          [names, other]) is None
+    assert_nodes_equal(frame.evaluate("window.chainrule.nodes()"), python_nodes(other, (-0.4, X[5][1]), y[5]),
+                       "setMany")
+    # a bad name or value changes nothing
+    for bad in ("{'L1.N1.w1': 2, 'nope': 1}", "{'L1.N1.w1': 2, 'L1.N1.h': 1}", "{'L1.N1.w1': NaN}"):
+        thrown = frame.evaluate(f"() => {{ try {{ window.chainrule.setMany({bad}); return ''; }} "
+                                "catch (e) { return e.message; } }")
+        assert thrown, bad
+        assert frame.evaluate("window.chainrule.values()")["L1.N1.w1"] == other[0]
+
+
+def test_a_loss_without_what_if_keeps_steppers_spread_over_the_run_within_the_budget(tmp_path):
     X, y = nn.make_xor(20, noise=0.1, seed=0)
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 2], seed=0)  # two outputs: fit's cross_entropy, which the page cannot recompute
     history = nn.fit(model, X, y, steps=30, record=True, progress=False)
     data = data_of(training_html(history, model, X, y))
+    assert data["stepperLive"] is False
     steps = [p["step"] for p in data["steppers"]]
     assert steps[0] == 0 and steps[-1] == 29 and steps == sorted(set(steps)) and len(steps) == 6
     with pytest.raises(ValueError, match="stepper_points"):
         training_html(history, model, X, y, stepper_points=[20])
     with pytest.raises(ValueError, match="stepper_steps"):
         training_html(history, model, X, y, stepper_steps=[0, 30])
+
+
+def test_without_what_if_the_page_goes_to_the_nearest_step_that_has_a_stepper(open_page, tmp_path):  # noqa: F811
+    X, y = nn.make_xor(20, noise=0.1, seed=0)
+    model = nn.MLP(2, [3, 2], seed=0)  # cross_entropy: pages built in Python at steps 0 and 12 only
+    history = nn.fit(model, X, y, steps=20, record=True, progress=False)
+    rec = history.recording
+    path = tmp_path / "run.html"
+    training_html(history, model, X, y, path, stepper_steps=[0, 12])
+    page, _ = open_page(path, 1280, 720)
+    page.locator("#slider").fill("8")
+    assert "Go to step 12" in page.evaluate("document.getElementById('open-stepper').textContent")
+    page.click("#open-stepper")  # to the nearest step that has a stepper
+    assert page.evaluate("document.body.dataset.step") == "12"
+    page.click("#open-stepper")
+    for _ in range(200):
+        if page.evaluate("document.getElementById('stepper-view').dataset.step") == "12":
+            break
+        page.wait_for_timeout(25)
+    frame = next(f for f in page.frames if f != page.main_frame)
+    assert frame.evaluate("window.chainrule.whatIf().available") is False
+    shown = {n["name"]: n["data"] for n in frame.evaluate("window.chainrule.nodes()")}
+    assert [shown[name] for name in rec.names] == list(rec.params[12])
+
+
+def test_the_page_keeps_every_recorded_parameter_exactly():
+    import base64
+    import struct
+
+    X, y = nn.make_xor(20, noise=0.1, seed=0)
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, steps=5, record=True, progress=False)
+    data = data_of(training_html(history, model, X, y))
+    assert data["stepperLive"] is True and len(data["steppers"]) == 1
+    rec = history.recording
+    for text, row in zip(data["params"], rec.params, strict=True):
+        raw = base64.b64decode(text)
+        assert list(struct.unpack(f"<{len(raw) // 8}d", raw)) == list(row)
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -35,7 +35,18 @@ import re
 from chainrule.autograd import Value
 from chainrule.autograd.names import display_names
 
-from .drawing import EDGE_INK, default_look, indices, new_digraph, num, op_node, plain, value_node
+from .drawing import (
+    DEAD_FILL,
+    EDGE_INK,
+    MODULE_FILL,
+    default_look,
+    indices,
+    new_digraph,
+    num,
+    op_node,
+    plain,
+    value_node,
+)
 from .modules import consumers
 from .neurons import members, network, neurons_dot
 from .render import render
@@ -97,7 +108,7 @@ def view_data(root: Value, order: list[Value]) -> tuple[dict, dict[str, list[int
         if m and node.is_leaf:
             weights[f"w{m[1]}_{m[2]}_{m[3]}"] = i
     return {"units": units, "owner": [owner.get(i, "") for i in range(len(order))], "weights": weights,
-            "heading": HEADING}, groups
+            "heading": HEADING, "fills": {"dead": DEAD_FILL, "live": MODULE_FILL}}, groups
 
 
 def _name(ident: str) -> str:

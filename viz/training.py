@@ -14,18 +14,31 @@ step; every view then shows that step:
 The page's own small script draws all of it as inline SVG (and one canvas for
 the boundary) from the recorded numbers, so scrubbing recomputes only the
 forward pass on the data and a grid, which is fast for the networks a class
-trains. Numbers are stored to 7 significant digits, which keeps 500 steps of
-MLP(2, [16, 16, 1]) to about 3 MB.
+trains. Numbers are stored to 7 significant digits (the parameters exactly, see
+below), which keeps 500 steps of MLP(2, [16, 16, 1]) with a stepper to about 3 MB.
 
-The stepper, at a step of the run: for a few recorded steps and chosen training
-points, the page carries the stepper page (``stepper_html(loss, view="neurons")``)
-of that point's loss at that step's weights, built and run by the engine when the
-page is written, so every number in it is the engine's. Each is gzip-compressed
-(about 280 KB for MLP(2, [16, 16, 1]), 2 MB uncompressed) and opened in a frame
-over the page, decompressed by the browser itself (``DecompressionStream``): no
-network, no library. Which steps: ``stepper_steps`` (indices into the
-recording); by default the first, the last and evenly spaced ones between, as
-many as fit ``STEPPER_BUDGET`` bytes (at least two).
+The stepper, at any step of the run: for each chosen training point
+(``stepper_points``) the page carries one stepper page (``stepper_html(loss,
+view="neurons")``) of that point's loss, built and run by the engine at the
+first recorded step's weights. Opening it at step k sets every weight and bias
+leaf to step k's recorded value inside the frame (``window.chainrule.setMany``,
+the what-if of the stepper page: it computes every value and grad again from the
+op table's formula strings, equal to the engine's to 1e-12), so every recorded
+step opens, with no page per step. The parameters are stored exactly for this
+(each step's float64s, base64-encoded: no larger than 7 digits in decimal), so
+the stepper's numbers are the engine's at step k's weights, not at a rounding.
+
+Each stepper page is gzip-compressed (about 280 KB for MLP(2, [16, 16, 1]),
+2 MB uncompressed) and opened in a frame over the page (``srcdoc``: the same
+origin, so the page can reach the frame's ``window.chainrule``), decompressed
+by the browser itself (``DecompressionStream``): no network, no library.
+
+A loss without what-if in the page (``cross_entropy``: its row has no formula
+string) cannot be recomputed there: then, as before, the page carries one page
+per point for a few recorded steps only, ``stepper_steps`` (indices into the
+recording; by default the first, the last and evenly spaced ones between, as
+many as fit ``STEPPER_BUDGET`` bytes, at least two), and at any other step
+offers to go to the nearest.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ import gzip
 import html
 import math
 import os
+import struct
 from collections.abc import Sequence
 from importlib import resources
 
@@ -60,6 +74,11 @@ def _round(x: float) -> float | None:
 
 def _rows(rows) -> list[list[float | None]]:
     return [[_round(v) for v in row] for row in rows]
+
+
+def _exact(row) -> str:
+    """A step's parameters as little-endian float64s, base64: every bit kept, in about 10.7 characters each."""
+    return base64.b64encode(struct.pack(f"<{len(row)}d", *(float(v) for v in row))).decode("ascii")
 
 
 def page_data(history, model, X, y, title: str = "Training run") -> dict:
@@ -88,7 +107,7 @@ def page_data(history, model, X, y, title: str = "Training run") -> dict:
         "steps": recording.steps,
         "loss": [_round(v) for v in history.loss],
         "accuracy": [_round(v) for v in history.accuracy],
-        "params": _rows(recording.params),
+        "params": [_exact(row) for row in recording.params],
         "grads": _rows(recording.grads),
         "norms": _rows(recording.norms),
     }
@@ -104,13 +123,16 @@ def training_html(history, model, X, y, path: str | os.PathLike | None = None, *
     under the decision boundary. Returns the HTML; writes it to ``path`` when given.
 
     The page opens the stepper for each point of ``stepper_points`` (indices into
-    ``X``) at the recorded steps ``stepper_steps`` (indices into the recording: 0 is
+    ``X``) at any recorded step, with that step's weights and ``loss`` (the name
+    ``fit`` was given; by default fit's own: hinge for one output, cross_entropy
+    for several). For a loss the page cannot recompute (cross_entropy) it opens
+    only at the recorded steps ``stepper_steps`` (indices into the recording: 0 is
     the first recorded step, -1 the last; by default spread over the run, see the
-    module doc), with that step's weights and ``loss`` (the name ``fit`` was given;
-    by default fit's own: hinge for one output, cross_entropy for several).
+    module doc).
     """
     data = page_data(history, model, X, y, title)
-    data["steppers"] = stepper_pages(history, model, X, y, loss, stepper_steps, stepper_points)
+    data["stepperLive"], data["steppers"] = stepper_pages(history, model, X, y, loss, stepper_steps,
+                                                          stepper_points)
     page = _assemble(data)
     if path is not None:
         atomic_write(path, page)
@@ -144,38 +166,62 @@ def point_loss(model, x: Sequence[float], label, loss: str | None = None) -> Val
     return _batch_loss(loss, [out], [label], _graph_targets(loss, width, [label]))
 
 
+def live(root: Value) -> bool:
+    """True when every op of the graph has formula strings: the stepper page can recompute it (what-if)."""
+    from chainrule.autograd import topological_order
+    from chainrule.autograd.ops import row_of
+
+    return all(node.is_leaf or (row_of(node) is not None and row_of(node).formula is not None
+                                and row_of(node).derivatives is not None)
+               for node in topological_order(root))
+
+
+def _packed(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
 def stepper_pages(history, model, X, y, loss: str | None, steps: Sequence[int] | None,
-                  points: Sequence[int]) -> list[dict]:
-    """For each chosen recorded step and point: the stepper page of that point's loss at that step's
-    weights, gzip-compressed and base64-encoded (what the page's "Open the stepper" shows)."""
+                  points: Sequence[int]) -> tuple[bool, list[dict]]:
+    """(live, pages): the stepper pages the training page carries, gzip-compressed and base64-encoded.
+
+    ``live``: one page per chosen point, at the first recorded step's weights (``step`` and
+    ``index`` None); the page sets any step's weights into it. Otherwise (no what-if for this
+    loss) one page per chosen point and step: that point's loss at that step's weights."""
     rec = history.recording
     count = len(rec.steps)
     points = [int(i) for i in points]
     for i in points:
         if not 0 <= i < len(X):
             raise ValueError(f"stepper_points: {i} is not a point of X (it has {len(X)})")
-    if not points:
-        return []
-
-    def page(k: int, i: int) -> dict:
-        step = rec.steps[k]
-        root = point_loss(model_at(model, rec.params[k]), X[i], y[i], loss)
-        text = stepper_html(root, view="neurons", title=f"Point {i} (label {y[i]}) at step {step}: its loss "
-                                                          f"at that step's weights")
-        packed = base64.b64encode(gzip.compress(text.encode("utf-8"), 9)).decode("ascii")
-        return {"step": step, "index": k, "point": i, "page": packed}
-
+    chosen = None
     if steps is not None:
         chosen = sorted({k % count for k in (int(k) for k in steps) if -count <= k < count})
         if len(chosen) != len(list(steps)):
             raise ValueError(f"stepper_steps: each must be an index into the recording's {count} steps, "
                              f"without repeats; got {list(steps)}")
-        return [page(k, i) for k in chosen for i in points]
+    if not points:
+        return True, []
+    roots = {i: point_loss(model_at(model, rec.params[0]), X[i], y[i], loss) for i in points}
+    if live(roots[points[0]]):
+        return True, [{"step": None, "index": None, "point": i,
+                       "page": _packed(stepper_html(roots[i], view="neurons", title=f"Point {i} (label {y[i]}): "
+                                                    "its loss at the weights of the step you opened"))}
+                      for i in points]
+
+    def page(k: int, i: int) -> dict:
+        step = rec.steps[k]
+        root = roots[i] if k == 0 else point_loss(model_at(model, rec.params[k]), X[i], y[i], loss)
+        text = stepper_html(root, view="neurons", title=f"Point {i} (label {y[i]}) at step {step}: its loss "
+                                                          f"at that step's weights")
+        return {"step": step, "index": k, "point": i, "page": _packed(text)}
+
+    if chosen is not None:
+        return False, [page(k, i) for k in chosen for i in points]
     first = [page(0, i) for i in points]
     size = sum(len(p["page"]) for p in first)
     fits = max(2, min(STEPPER_STEPS, STEPPER_BUDGET // max(size, 1)))
-    chosen = sorted({round(n * (count - 1) / (fits - 1)) for n in range(fits)}) if count > 1 else [0]
-    return first + [page(k, i) for k in chosen[1:] for i in points]
+    spread = sorted({round(n * (count - 1) / (fits - 1)) for n in range(fits)}) if count > 1 else [0]
+    return False, first + [page(k, i) for k in spread[1:] for i in points]
 
 
 def _asset(name: str) -> str:

@@ -13,7 +13,7 @@
  * With variants, a student types a seed (a name or a number) and draws their own inputs; the quiz
  * then checks their numbers, and the seed is shown with the score.
  *
- * Adds set(name, value), error() and values() to window.chainrule.
+ * Adds set(name, value), setMany({name: value}), error() and values() to window.chainrule.
  */
 (function () {
   "use strict";
@@ -347,14 +347,29 @@
   const api = window.chainrule;
   /** Change the input called `name` to `value` and compute everything again.
    * Returns null, or {name, message} when some op's domain is left (the page shows it too). */
-  api.set = (name, value) => {
+  /** The leaf called `name`, and `value` as a finite number, or an error that says what is wrong. */
+  function checked(name, value) {
     if (!program.ok) throw new Error("what-if is unavailable for this graph: " + program.why);
     const i = byName.get(String(name));
     if (i === undefined) throw new Error("no node is called " + JSON.stringify(String(name)));
     if (NODES[i].op) throw new Error(name + " is computed from other nodes; only an input can be set");
     const x = typeof value === "number" ? value : readNumber(value);
     if (!Number.isFinite(x)) throw new Error("the value of " + name + " must be a finite number, got " + String(value));
+    return [i, x];
+  }
+  api.set = (name, value) => {
+    const [i, x] = checked(name, value);
     const error = setLeaf(i, x);
+    paintPanel();
+    return error;
+  };
+  /** Change many inputs at once, {name: value, ...}, and compute everything again once (set() in a loop
+   * would compute and paint the whole page once per input). Every name and value is checked before any
+   * is changed. Returns what set() returns. */
+  api.setMany = (mapping) => {
+    const changes = Object.entries(mapping || {}).map(([name, value]) => checked(name, value));
+    for (const [i, x] of changes) values[i] = x;
+    const error = recompute();
     paintPanel();
     return error;
   };

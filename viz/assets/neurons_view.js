@@ -14,7 +14,8 @@
  *
  * This script runs before stepper.js: it leaves window.chainruleView, which the stepper starts
  * and calls at every repaint. It never computes a number: every value and grad it shows is one the
- * stepper read from the recorded pass.
+ * stepper holds now (the recorded pass, or the what-if panel's pass after an input changed), so a
+ * closed circle's out, a weight's w and a ReLU neuron's "dead" mark (its input z <= 0) follow what-if.
  */
 (function () {
   "use strict";
@@ -327,12 +328,40 @@
       const grad = texts.find((t) => t.textContent.startsWith("grad")) || null;
       let out = texts.find((t) => t.textContent.startsWith("out ")) || null;
       if (unit.id === "loss") out = texts.find((t) => t !== grad && t.textContent !== "loss") || null;
-      circleText[unit.id] = {out: out, outWords: out ? out.textContent : "", grad: grad};
+      const relu = unit.id === "loss" ? undefined : unit.nodes.find((i) => NODES[i].op === "relu");
+      circleText[unit.id] = {out: out, grad: grad, dead: texts.find((t) => t.textContent === "dead") || null,
+        shape: b.group.querySelector("ellipse"), z: relu === undefined ? -1 : NODES[relu].parents[0],
+        lines: texts};
     }
     for (const label of labels) {
       const texts = Array.from(label.group.querySelectorAll("text"));
       label.grad = texts.find((t) => t.textContent.startsWith("dL/dw")) || null;
+      label.w = texts.find((t) => t.textContent.startsWith("w ")) || null;
     }
+  }
+
+  /** A ReLU neuron whose input z is <= 0 (for this one sample) passes no gradient: fill it grey, dash
+   * its circle and write "dead" under its lines, as viz.neurons draws it; or undo that. */
+  function markDead(unit, words, dead) {
+    const b = base[unit.id];
+    if (b.group.classList.contains("dead") === dead) return;
+    b.group.classList.toggle("dead", dead);
+    if (words.shape) {
+      words.shape.setAttribute("fill", dead ? VIEW.fills.dead : VIEW.fills.live);
+      if (dead) words.shape.setAttribute("stroke-dasharray", "5,2");
+      else words.shape.removeAttribute("stroke-dasharray");
+    }
+    if (!words.dead && dead && words.lines.length > 1) {
+      // a circle drawn alive has no "dead" line: add one below its last, one line further down
+      const lines = words.lines;
+      const last = lines[lines.length - 1];
+      const gap = Number(last.getAttribute("y")) - Number(lines[lines.length - 2].getAttribute("y"));
+      words.dead = last.cloneNode(false);
+      words.dead.setAttribute("y", (Number(last.getAttribute("y")) + gap).toFixed(2));
+      words.dead.textContent = "dead";
+      last.after(words.dead);
+    }
+    if (words.dead) words.dead.setAttribute("visibility", dead ? "visible" : "hidden");
   }
 
   function combined(states) {
@@ -364,13 +393,17 @@
       const grad = unit.outputs.reduce((sum, i) => sum + state.grads[i], 0);
       const known = unit.outputs.every(state.known);
       if (words.grad) words.grad.textContent = api.gradWords(grad, now);
-      if (words.out) words.out.textContent = known ? words.outWords : (unit.id === "loss" ? "?" : "out ?");
+      const out = unit.outputs.reduce((sum, i) => sum + state.data(i), 0) / unit.outputs.length;
+      const prefix = unit.id === "loss" ? "" : "out ";
+      if (words.out) words.out.textContent = prefix + (known ? api.fmt(out + 0) : "?");
+      if (words.z >= 0) markDead(unit, words, state.data(words.z) <= 0);
       b.group.classList.remove("g-none", "g-partial", "g-final");
       b.group.classList.add("g-" + now);
       b.group.classList.toggle("unknown", !known);
     }
     for (const label of labels) {
       const i = VIEW.weights[label.arrow.id];
+      if (label.w && i !== undefined) label.w.textContent = "w " + api.fmt(state.data(i) + 0);
       if (label.grad && i !== undefined) {
         const s = state.state(i);
         label.grad.textContent = "dL/dw " + (s === "none" ? "\u2014" : api.fmt(state.grads[i]) + (s === "partial" ? "\u2026" : ""));

@@ -990,7 +990,8 @@
     paintEdges(pos);
     paintTable(pos, grads);
     highlight(pos);
-    if (overlay) overlay.paint({phase: ph, grads: grads, state: (i) => stateAt(i, pos), known: (i) => known(i, pos)});
+    if (overlay) overlay.paint({phase: ph, grads: grads, state: (i) => stateAt(i, pos), known: (i) => known(i, pos),
+      data: (i) => NODES[i].data});
     explainAt(pos);
     paintQuiz(pos);
     paintScore(pos);

@@ -10,6 +10,13 @@
   const CLASS_INK = ["#1d4ed8", "#c2410c", "#15803d", "#be185d", "#6d28d9"];
   const SATURATION = 1e-3; // as viz.neurons.SATURATION
   const L = D.activations.length;
+  // Each step's parameters travel exactly: little-endian float64s, base64 (training.py's _exact).
+  D.params = D.params.map((row) => {
+    if (typeof row !== "string") return row;
+    const bytes = Uint8Array.from(atob(row), (c) => c.charCodeAt(0));
+    const view = new DataView(bytes.buffer);
+    return Array.from({ length: bytes.length / 8 }, (_, i) => view.getFloat64(8 * i, true));
+  });
 
   function el(tag, attrs, parent) {
     const node = document.createElementNS(NS, tag);
@@ -347,10 +354,13 @@
     if (e.key === "ArrowLeft") show(current - 1);
   });
   // --- the stepper at a step ------------------------------------------------------------------
-  // Python wrote, for a few recorded steps and chosen points, the stepper page of that point's loss at
-  // that step's weights, gzip-compressed; the browser decompresses it and shows it in a frame.
+  // Python wrote, for each chosen point, the stepper page of that point's loss (gzip-compressed); the
+  // browser decompresses it into a frame. Live pages (D.stepperLive) are opened at any step: every weight
+  // and bias leaf is set to that step's recorded value through the frame's window.chainrule.setMany,
+  // which computes the whole page again. Otherwise (a loss without what-if) each page is one step's.
 
   const STEPPERS = D.steppers || [];
+  const LIVE = !!D.stepperLive;
   const pointBox = document.getElementById("stepper-point");
   const openButton = document.getElementById("open-stepper");
   const note = document.getElementById("stepper-note");
@@ -366,7 +376,8 @@
   const stepsWith = () => STEPPERS.filter((s) => s.point === +pointBox.value).map((s) => s.index);
 
   function stepperHere() {
-    return STEPPERS.find((s) => s.index === current && s.point === +pointBox.value) || null;
+    const point = +pointBox.value;
+    return STEPPERS.find((s) => s.point === point && (LIVE || s.index === current)) || null;
   }
 
   function nearest() {
@@ -381,7 +392,7 @@
     }
     const here = stepperHere();
     if (here) {
-      openButton.textContent = `Open the stepper: point ${here.point} at step ${here.step}`;
+      openButton.textContent = `Open the stepper: point ${here.point} at step ${D.steps[current]}`;
       note.textContent = "";
     } else {
       openButton.textContent = `Go to step ${D.steps[nearest()]}, which has the stepper`;
@@ -395,22 +406,40 @@
     return new Response(stream).text();
   }
 
+  /** Show `here`'s page in the frame (decompressed once per point while it stays open) and wait for it. */
+  async function load(here) {
+    if (frame.dataset.page === String(STEPPERS.indexOf(here)) && frame.contentWindow.chainrule) return;
+    frame.dataset.page = "";
+    const text = await unpack64(here.page);
+    await new Promise((resolve) => {
+      frame.addEventListener("load", resolve, { once: true });
+      frame.srcdoc = text;
+    });
+    frame.dataset.page = String(STEPPERS.indexOf(here));
+  }
+
   async function openStepper() {
     const here = stepperHere();
     if (!here) { show(nearest()); return; }
     stop();
+    const k = current, step = D.steps[k];
     document.getElementById("stepper-title").textContent =
-      `Point ${here.point} at step ${here.step}: the chain rule through this step's weights`;
+      `Point ${here.point} at step ${step}: the chain rule through this step's weights`;
     frameBox.hidden = false;
     frame.dataset.step = "";
-    frame.srcdoc = await unpack64(here.page);
-    frame.dataset.step = String(here.step);
+    await load(here);
+    if (LIVE) {
+      const page = frame.contentWindow.chainrule;
+      const weights = Object.fromEntries(D.names.map((name, j) => [name, D.params[k][j]]));
+      const problem = page.setMany(weights);
+      note.textContent = problem ? `At step ${step}, ${problem.name}: ${problem.message}` : "";
+    }
+    frame.dataset.step = String(step);
     frame.dataset.point = String(here.point);
   }
 
   function closeStepper() {
     frameBox.hidden = true;
-    frame.removeAttribute("srcdoc");
     openButton.focus();
   }
 

@@ -26,6 +26,7 @@ from chainrule.autograd.files import atomic_write
 from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import LEAF_FILL, RESULT_FILL, ROOT_FILL, Look, Scene, draw_scene, num, visible
+from .pages import page_head
 from .render import render
 from .tables import math_formula, math_rule
 
@@ -99,18 +100,7 @@ def _assemble(root: Value, order: list[Value], names: dict[Value, str], grads: d
     task = ("Work out every value, inputs first (the forward pass), then every gradient"
             if forward else "Work out every gradient")
     d_out = f"∂{html.escape(visible(out))}"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>{html.escape(visible(heading))}</title>
-<style>
-{_CSS}
-</style>
-</head>
-<body>
+    return f"""{page_head(html.escape(visible(heading)), _CSS, scripts=False)}<body>
 <section id="worksheet">
 <h1>{html.escape(visible(heading))}</h1>
 <p class="who">Name: ______________________ &nbsp; Date: ____________</p>

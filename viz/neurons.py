@@ -53,6 +53,7 @@ from .drawing import (
     saturated,
 )
 from .modules import clusters
+from .pages import page_head
 
 #: Between two columns with more weights than this, the arrows carry no text (it would be an
 #: unreadable tangle); w and dL/dw are then in each arrow's tooltip.
@@ -219,6 +220,18 @@ def heat_scale_of(models_or_roots: list) -> HeatScale:
     return HeatScale.of(abs(w.grad) for net in nets for layer in net.layers for u in layer for w in u.weights)
 
 
+#: The side-by-side page's style: a column per panel (COLUMNS is their number).
+PANELS_CSS = """\
+body { margin: 0; padding: 0.6rem 1rem; font-family: system-ui, "DejaVu Sans", Helvetica, sans-serif;
+       color: #111827; }
+h1 { font-size: 1.4rem; margin: 0.2rem 0; }
+p { margin: 0.2rem 0 0.6rem; max-width: 70rem; }
+main { display: grid; grid-template-columns: repeat(COLUMNS, 1fr); gap: 1rem; }
+.panel h2 { font-size: 1.1rem; margin: 0.2rem 0; }
+.panel svg { width: 100%; height: auto; }
+"""
+
+
 def side_by_side_html(title: str, caption: str, panels: list[tuple[str, str]]) -> str:
     """A self-contained page showing SVG pictures side by side, each under its heading.
 
@@ -229,23 +242,8 @@ def side_by_side_html(title: str, caption: str, panels: list[tuple[str, str]]) -
         f'<section class="panel"><h2>{html.escape(heading)}</h2>{_strip_prolog(svg)}</section>'
         for heading, svg in panels
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>{html.escape(title)}</title>
-<style>
-body {{ margin: 0; padding: 0.6rem 1rem; font-family: system-ui, "DejaVu Sans", Helvetica, sans-serif;
-       color: #111827; }}
-h1 {{ font-size: 1.4rem; margin: 0.2rem 0; }}
-p {{ margin: 0.2rem 0 0.6rem; max-width: 70rem; }}
-main {{ display: grid; grid-template-columns: repeat({len(panels)}, 1fr); gap: 1rem; }}
-.panel h2 {{ font-size: 1.1rem; margin: 0.2rem 0; }}
-.panel svg {{ width: 100%; height: auto; }}
-</style>
-</head>
-<body>
+    css = PANELS_CSS.replace("COLUMNS", str(len(panels)))
+    return f"""{page_head(html.escape(title), css, scripts=False)}<body>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(caption)}</p>
 <main>{columns}</main>

@@ -41,7 +41,6 @@ import subprocess
 import time
 from collections import deque
 from dataclasses import dataclass
-from importlib import resources
 
 import anyio
 import segno
@@ -62,6 +61,7 @@ from .live import (
     stepper_page,
     too_slow,
 )
+from .pages import asset
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,6 @@ class Limits:
 
 
 # --- the web application ----------------------------------------------------------------------
-
-
-def asset(name: str) -> str:
-    return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 #: What the server's own pages may load: their own scripts and styles, and nothing from elsewhere.

@@ -33,7 +33,6 @@ import numbers
 import os
 import re
 from collections.abc import Sequence
-from importlib import resources
 
 from chainrule.autograd import (
     OPS,
@@ -51,6 +50,7 @@ from chainrule.autograd.graph import path_counts as paths_to_each
 from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import to_dot, visible
+from .pages import asset, json_number, page_head
 from .render import render
 from .tables import formula, math_formula, math_rule
 from .tangents import check_budget, seed_input, tangent_inputs, tangent_svg, tangent_words, tangents_from
@@ -215,8 +215,8 @@ def _tangent_view(root: Value, order: list[Value], names: dict[Value, str], seed
         "inputs": [index[x] for x in inputs],
         "seed": inputs.index(seed),
         "words": [tangent_words(names[x]) for x in inputs],
-        "values": [[_number(t) for t in column] for column in columns],
-        "locals": [[_number(d) for d in node.local_grads()] for node in order],
+        "values": [[json_number(t) for t in column] for column in columns],
+        "locals": [[json_number(d) for d in node.local_grads()] for node in order],
     }
     return data, tangent_svg(root, order, names, inputs, columns)
 
@@ -239,14 +239,14 @@ def _page_data(root: Value, order: list[Value], quiz: str, title: str | None, fo
             "formula": formula(node, names),
             "math": math_formula(node, names),
             "numbers": math_formula(node, names, values=True),
-            "data": _number(node.data),
-            "grad": _number(node.grad),  # final, after the whole pass
+            "data": json_number(node.data),
+            "grad": json_number(node.grad),  # final, after the whole pass
             "parents": [index[p] for p in node.parents],
         } | node_fields(node)  # its op-table row and numbers, for the page's what-if
         for node in order
     ]
     forward_list = [
-        {"node": index[step.node], "inputs": [_number(x) for x in step.inputs], "value": _number(step.value)}
+        {"node": index[step.node], "inputs": [json_number(x) for x in step.inputs], "value": json_number(step.value)}
         for step in forward_steps(root)
     ] if forward else []
     return {
@@ -268,7 +268,7 @@ def _step_data(step, index: dict[Value, int], names: dict[Value, str]) -> dict:
     rules = operand_rules(step.node, names)
     return {
         "node": index[step.node],
-        "upstream": _number(step.upstream),
+        "upstream": json_number(step.upstream),
         "rule": step.rule,
         "math": math_rule(step.rule),
         "edges": [
@@ -277,10 +277,10 @@ def _step_data(step, index: dict[Value, int], names: dict[Value, str]) -> dict:
                 "k": k,  # which input of the op: the edge's SVG id is e{node}_{k}
                 "rule": rules[k],
                 "math": math_rule(rules[k]),
-                "local": _number(edge.local),
-                "contribution": _number(edge.contribution),
-                "before": _number(edge.before),
-                "after": _number(edge.after),
+                "local": json_number(edge.local),
+                "contribution": json_number(edge.contribution),
+                "before": json_number(edge.before),
+                "after": json_number(edge.after),
             }
             for k, edge in enumerate(step.edges)
         ],
@@ -315,14 +315,14 @@ def _update_data(root: Value, order: list[Value], lr: float, params: list[Value]
     """One gradient-descent step: each parameter's old value, grad and new value, and the loss before and after."""
     index = {node: i for i, node in enumerate(order)}
     new = {p: p.data - lr * p.grad for p in params}
-    rows = [{"node": index[p], "old": _number(p.data), "grad": _number(p.grad), "new": _number(new[p])}
+    rows = [{"node": index[p], "old": json_number(p.data), "grad": json_number(p.grad), "new": json_number(new[p])}
             for p in params]
     try:
         after = recompute(order, new)[-1]
         problem = ""
     except (ArithmeticError, ValueError, TypeError) as error:  # the new values may leave an op's domain
         after, problem = math.nan, str(error)
-    return {"lr": lr, "params": rows, "before": _number(root.data), "after": _number(after), "problem": problem}
+    return {"lr": lr, "params": rows, "before": json_number(root.data), "after": json_number(after), "problem": problem}
 
 
 def _mark_arrivals(steps: list[dict]) -> None:
@@ -387,20 +387,13 @@ def _global_forms(root: Value, order: list[Value], index: dict[Value, int]) -> l
                 form["paths"] = [
                     {
                         "nodes": [index[n] for n in p.nodes],
-                        "locals": [_number(d) for d in p.locals],
-                        "product": _number(p.product),
+                        "locals": [json_number(d) for d in p.locals],
+                        "product": json_number(p.product),
                     }
                     for p in found
                 ]
         forms.append(form)
     return forms
-
-
-def _number(x: float) -> float | dict:
-    """A float for JSON; inf and nan (not JSON numbers) travel tagged, as Python spells them."""
-    if math.isfinite(x):
-        return x
-    return {"float": repr(float(x))}  # 'inf', '-inf', 'nan'
 
 
 # --- the page ----------------------------------------------------------------------
@@ -428,10 +421,6 @@ def script_json(data: dict) -> str:
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _asset(name: str) -> str:
-    return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
-
-
 _NEURONS_LEGEND = """
   <span class="key neuron">circle</span> a neuron: click it to open its scalar nodes (its weights, the
   products w&#xB7;x, the sum z, the activation h) where the steps play; click an open neuron&#x2019;s heading
@@ -442,7 +431,7 @@ def _neurons_script(data: dict) -> str:
     """The neuron view's script, which must run before the stepper's (it tells the stepper where to look)."""
     if not data.get("neurons"):
         return ""
-    return f"<style>\n{_asset('neurons_view.css')}\n</style>\n<script>\n{_asset('neurons_view.js')}\n</script>\n"
+    return f"<style>\n{asset('neurons_view.css')}\n</style>\n<script>\n{asset('neurons_view.js')}\n</script>\n"
 
 
 def _assemble(data: dict, svg: str) -> str:
@@ -451,21 +440,8 @@ def _assemble(data: dict, svg: str) -> str:
     passes = "the forward pass, then the backward pass" if data["forward"] else "the backward pass"
     if data["update"]:
         passes += ", then one step of gradient descent"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>{title}</title>
-<style>
-{_asset("stepper.css")}
-{_asset("whatif.css")}
-</style>
-</head>
-<body class="stepper{quiz}">
+    head = page_head(title, asset("stepper.css") + "\n" + asset("whatif.css"), color_scheme=True)
+    return f"""{head}<body class="stepper{quiz}">
 <header>
   <h1 id="title">{title}</h1>
   <p class="sub">Backpropagation one node at a time: {passes}. Each backward step multiplies the upstream
@@ -517,10 +493,10 @@ def _assemble(data: dict, svg: str) -> str:
 </section>
 <script type="application/json" id="data">{script_json(data)}</script>
 {_neurons_script(data)}<script>
-{_asset("whatif.js")}
-{_asset("stepper.js")}
-{_asset("live_page.js")}
-{_asset("tangent.js") if data["tangent"] else ""}
+{asset("whatif.js")}
+{asset("stepper.js")}
+{asset("live_page.js")}
+{asset("tangent.js") if data["tangent"] else ""}
 </script>
 </body>
 </html>

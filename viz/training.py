@@ -50,11 +50,11 @@ import math
 import os
 import struct
 from collections.abc import Sequence
-from importlib import resources
 
 from chainrule.autograd import Value
 from chainrule.autograd.files import atomic_write
 
+from .pages import asset, page_head
 from .stepper import script_json, stepper_html
 
 #: Significant digits the page keeps of each recorded number.
@@ -224,25 +224,9 @@ def stepper_pages(history, model, X, y, loss: str | None, steps: Sequence[int] |
     return False, first + [page(k, i) for k in spread[1:] for i in points]
 
 
-def _asset(name: str) -> str:
-    return resources.files("chainrule.viz").joinpath("assets", name).read_text(encoding="utf-8")
-
-
 def _assemble(data: dict) -> str:
     title = html.escape(data["title"])
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>{title}</title>
-<style>
-{_asset("training.css")}
-</style>
-</head>
-<body class="training">
+    return f"""{page_head(title, asset("training.css"))}<body class="training">
 <header>
   <h1>{title}</h1>
   <nav id="controls" aria-label="step controls">
@@ -284,7 +268,7 @@ def _assemble(data: dict) -> str:
 </div>
 <script type="application/json" id="data">{script_json(data)}</script>
 <script>
-{_asset("training.js")}
+{asset("training.js")}
 </script>
 </body>
 </html>

@@ -18,12 +18,11 @@ says what-if is unavailable for a graph that holds it.
 
 from __future__ import annotations
 
-import math
-
 from chainrule.autograd import OPS, Value, topological_order
 from chainrule.autograd.names import display_names
 from chainrule.autograd.ops import node_params, row_of
 
+from .pages import json_number
 from .tables import math_formula
 
 #: How an operand's value is marked in a node's ``template`` (see ``numbers_template``).
@@ -38,7 +37,7 @@ def op_rows() -> dict[str, dict]:
             "arity": op.arity,
             "name": op.name,
             "params": list(op.params),
-            "defaults": [_number(d) for d in op.defaults],
+            "defaults": [json_number(d) for d in op.defaults],
             "formula": op.formula,
             "derivatives": list(op.derivatives) if op.derivatives is not None else None,
         }
@@ -71,7 +70,7 @@ def node_fields(node: Value) -> dict:
     row = row_of(node)
     return {
         "key": row.key if row is not None else "",
-        "params": [_number(float(p)) for p in node_params(node)],
+        "params": [json_number(float(p)) for p in node_params(node)],
         "template": numbers_template(node),
         "bare": bare_operands(node),
     }
@@ -86,15 +85,9 @@ def whatif_data(root: Value) -> dict:
     index = {node: i for i, node in enumerate(order)}
     nodes = [
         {"name": names[node], "op": node.op, "parents": [index[p] for p in node.parents],
-         "data": _number(node.data)} | node_fields(node)
+         "data": json_number(node.data)} | node_fields(node)
         for node in order
     ]
     return {"ops": op_rows(), "nodes": nodes}
 
 
-def _number(x: float) -> float | dict:
-    """A float for JSON; inf and nan travel tagged, as the stepper's data does."""
-    x = float(x)
-    if math.isfinite(x):
-        return x
-    return {"float": repr(x)}

@@ -65,7 +65,7 @@ class Value:
     __slots__ = ("data", "grad", "name", "__dict__")
 
     # A leaf was made by no op, so it answers these from the class: no op, no
-    # parents, no rule. A Value an op makes keeps its own (_Node and _Pair,
+    # parents, no rule. A Value an op makes keeps its own (_Tupled and _Pair,
     # below). Leaves are most of a big graph, and three fields fewer each is
     # less memory and less for Python's garbage collector to walk. They are
     # read-only properties, so ``leaf.op = "*"`` is refused rather than kept
@@ -311,8 +311,11 @@ class Value:
 # differ only in how they hold their inputs.
 
 
-class _Node(Value):
-    """A Value an op made from one input or from many (``tanh``, ``sum``): the inputs in a tuple."""
+class _Tupled(Value):
+    """A Value an op made from one input or from many (``tanh``, ``sum``): the inputs in a tuple.
+
+    (Every node that is not a ``_Pair``.)
+    """
 
     __slots__ = ("op", "parents", "_rule")
     is_leaf = False
@@ -335,7 +338,7 @@ class _Pair(Value):
 
 
 # Error messages that name a type say "Value", the type a user knows.
-_Node.__name__ = _Pair.__name__ = "Value"
+_Tupled.__name__ = _Pair.__name__ = "Value"
 _new = object.__new__
 
 
@@ -345,7 +348,7 @@ def _node(data: float, op: str, parents: tuple, rule) -> Value:
         v = _new(_Pair)
         v.left, v.right = parents
     else:
-        v = _new(_Node)
+        v = _new(_Tupled)
         v.parents = parents
     v.data = data
     v.grad = 0.0

@@ -432,8 +432,6 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable | None = N
     if batch_size is not None and batch_size > len(X):
         raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(X)} points)")
     opt = _make_optimizer(optimizer, params, lr)
-    if compiled and not hasattr(autograd, "compile"):
-        raise ValueError("compiled=True needs autograd.compile, which this chainrule does not have yet")
     first = [model(X[0])]
     # A loss that fails, fails now.
     probe = _batch_loss(loss, first, [y[0]], _graph_targets(loss, _width(first), [y[0]]))

@@ -217,7 +217,6 @@ def test_a_progress_bar_with_loss_and_accuracy_on_a_terminal(monkeypatch):
 # --- compiled replay --------------------------------------------------------------------------------------
 
 
-needs_compile = pytest.mark.skipif(not hasattr(autograd, "compile"), reason="this engine has no autograd.compile")
 
 MOONS, BLOBS = make_moons(30, noise=0.1, seed=6), make_blobs(30, seed=6)
 # Each case: loss, outputs of the model, data, and labels made from the data's class indices.
@@ -267,7 +266,6 @@ def assert_same_training(a, b, dynamic, compiled):
     assert [p.data for p in compiled.parameters()] == pytest.approx(trained, rel=1e-9)
 
 
-@needs_compile
 @pytest.mark.parametrize("loss, outputs, data, change", COMPILED_CASES)
 @pytest.mark.parametrize("batch_size", [None, 8])
 def test_compiled_fit_matches_the_dynamic_one(loss, outputs, data, change, batch_size):
@@ -278,7 +276,6 @@ def test_compiled_fit_matches_the_dynamic_one(loss, outputs, data, change, batch
     assert_same_training(a, b, dynamic, compiled)
 
 
-@needs_compile
 @pytest.mark.parametrize("loss, outputs, data, change", COMPILED_CASES)
 def test_one_trace_per_batch_size_for_every_named_loss(loss, outputs, data, change, traces):
     X, y = relabel(data, change)
@@ -295,7 +292,6 @@ def test_one_trace_per_batch_size_for_every_named_loss(loss, outputs, data, chan
         assert [leaves for _, leaves in traces] == [params + (2 + targets) * n for n in sizes]
 
 
-@needs_compile
 def test_cross_entropy_refills_the_labels_where_its_function_form_traces_again(traces):
     X, y = BLOBS
     # The same loss given as a function: fit cannot know where it keeps the labels, so every batch of 8
@@ -311,7 +307,6 @@ def test_cross_entropy_refills_the_labels_where_its_function_form_traces_again(t
     assert d.loss == pytest.approx(b.loss, rel=1e-10)  # the function form and the name train alike
 
 
-@needs_compile
 def test_a_loss_function_traces_again_when_the_labels_change(traces):
     X, y = MOONS
     same_labels = [1] * len(X)
@@ -336,7 +331,6 @@ def scaled_line(w: float, b: float) -> MLP:
     return model
 
 
-@needs_compile
 def test_binary_cross_entropy_traces_once_for_scores_on_either_side(traces):
     # binary cross-entropy from a score z is softplus(z) - y z, and softplus is one op of the engine,
     # max(z, 0) + log1p(e^-|z|), with no branch taken while the graph is built: one tape serves batches
@@ -354,7 +348,6 @@ def test_binary_cross_entropy_traces_once_for_scores_on_either_side(traces):
     assert len(traces) == 1
 
 
-@needs_compile
 def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
     # A loss function of your own may branch on a value while it builds the graph, and the branch stays
     # in the tape. This one is log(1 + e^z) written the safe way for the sign z has: traced at z = +800,
@@ -377,7 +370,6 @@ def test_a_branch_traced_on_one_side_is_traced_again_on_the_other(traces):
     assert len(traces) > 1  # traced again: the first tape overflows on the other side
 
 
-@needs_compile
 def test_a_genuine_domain_error_is_the_dynamic_loops_error():
     # The loss log(score) with SGD: dL/dw = x / score pushes the score down, by lr x^2 / score per step,
     # past 0 at the 4th update (score 1, 0.5, -0.5: log of a negative number).
@@ -394,13 +386,6 @@ def test_a_genuine_domain_error_is_the_dynamic_loops_error():
         states.append(model.state_dict())
     assert "log" in errors[0] and errors[1] == errors[0]
     assert states[1] == states[0]
-
-
-def test_compiled_needs_autograd_compile(monkeypatch):
-    monkeypatch.delattr(autograd, "compile", raising=False)
-    model = MLP(2, [2, 1], seed=0)
-    with pytest.raises(ValueError, match="compiled=True needs autograd.compile"):
-        fit(model, *make_xor(), steps=1, progress=False, compiled=True)
 
 
 # --- gradient norms and the vanishing gradient (the course's Exercise 5.4) -------------------------------

@@ -16,7 +16,7 @@ from importlib import resources
 
 import pytest
 from chainrule.autograd import Value
-from chainrule.viz.stepper import PATH_LIMIT, PATH_LISTING_MAX_NODES, path_counts, script_json, stepper_html
+from chainrule.viz.stepper import PATH_LIMIT, PATH_LISTING_MAX_NODES, path_counts_in_order, script_json, stepper_html
 
 from chainrule import autograd
 
@@ -268,7 +268,7 @@ def test_path_counts_agree_with_count_paths_on_random_graphs():
             nodes.append(rng.choice([a + b, a * b, (a - b).tanh(), a * a]))
         top = autograd.sum(nodes[-5:])
         order = autograd.topological_order(top)
-        assert path_counts(order) == [autograd.count_paths(top, node) for node in order]
+        assert path_counts_in_order(order) == [autograd.count_paths(top, node) for node in order]
 
 
 def test_infinite_and_nan_numbers_survive_the_trip():

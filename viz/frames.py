@@ -46,13 +46,6 @@ UPDATED = "#ea580c"  # border of the parents the current step updates: orange
 MAX_EDGES_IN_CAPTION = 3
 
 
-def call(node: Value, names: dict[Value, str] | None = None) -> str:
-    """How a caption names a node: its display name (``autograd.names``: its own name, or ``mul1`` ...)."""
-    if names is None:
-        names = display_names(topological_order(node))
-    return names[node]
-
-
 def frame_dots(root: Value, show_local: bool = True, group_modules: bool = False,
                max_nodes: int = 5000) -> list[graphviz.Digraph]:
     """One DOT graph per backward step (see the module docstring for what each shows).

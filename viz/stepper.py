@@ -45,8 +45,7 @@ from chainrule.autograd import (
     topological_order,
 )
 from chainrule.autograd.files import atomic_write
-from chainrule.autograd.graph import count_text
-from chainrule.autograd.graph import path_counts as paths_to_each
+from chainrule.autograd.graph import count_text, path_counts
 from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import to_dot, visible
@@ -342,13 +341,12 @@ def _mark_arrivals(steps: list[dict]) -> None:
             edge["arrivals"] = arrivals[edge["parent"]]  # how many the parent gets in all
 
 
-def path_counts(order: list[Value]) -> list[int]:
-    """For each node of ``order`` (root last), how many paths lead to it from the root.
+def path_counts_in_order(order: list[Value]) -> list[int]:
+    """``autograd.graph.path_counts`` as a list in ``order`` (root last): how many paths lead to each node.
 
-    The count ``autograd.count_paths(root, node)`` gives, for every node in one
-    pass (``autograd.graph.path_counts``).
+    The count ``autograd.count_paths(root, node)`` gives, for every node in one pass.
     """
-    counts = paths_to_each(order[-1])
+    counts = path_counts(order[-1])
     return [counts.get(node, 0) for node in order]
 
 
@@ -365,7 +363,7 @@ def _longest(order: list[Value]) -> list[int]:
 
 def _global_forms(root: Value, order: list[Value], index: dict[Value, int]) -> list[dict]:
     """Per node: how many paths lead to it and, where readable, each path with its locals and product."""
-    counts = path_counts(order)
+    counts = path_counts_in_order(order)
     longest = _longest(order)
     listing = len(order) <= PATH_LISTING_MAX_NODES
     forms = []
@@ -427,11 +425,11 @@ _NEURONS_LEGEND = """
   to fold it. The loss box opens the same way."""
 
 
-def _neurons_script(data: dict) -> str:
-    """The neuron view's script, which must run before the stepper's (it tells the stepper where to look)."""
+def _neurons_style(data: dict) -> str:
+    """The neuron view's style sheet (its script goes before the stepper's: it tells the stepper where to look)."""
     if not data.get("neurons"):
         return ""
-    return f"<style>\n{asset('neurons_view.css')}\n</style>\n<script>\n{asset('neurons_view.js')}\n</script>\n"
+    return f"<style>\n{asset('neurons_view.css')}\n</style>\n"
 
 
 def _assemble(data: dict, svg: str) -> str:
@@ -492,7 +490,9 @@ def _assemble(data: dict, svg: str) -> str:
   </table>
 </section>
 <script type="application/json" id="data">{script_json(data)}</script>
-{_neurons_script(data)}<script>
+{_neurons_style(data)}<script>
+{asset("page_kit.js")}
+{asset("neurons_view.js") if data.get("neurons") else ""}
 {asset("whatif.js")}
 {asset("stepper.js")}
 {asset("live_page.js")}

@@ -20,15 +20,7 @@
 (function () {
   "use strict";
 
-  function revive(key, value) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value) &&
-        typeof value.float === "string" && Object.keys(value).length === 1) {
-      return {inf: Infinity, "-inf": -Infinity}[value.float] ?? NaN;
-    }
-    return value;
-  }
-
-  const DATA = JSON.parse(document.getElementById("data").textContent, revive);
+  const DATA = window.chainrulePage.data; // the one copy every script of the page works on
   const VIEW = DATA.neurons;
   const NODES = DATA.nodes;
   const STEPS = DATA.steps;

@@ -24,16 +24,7 @@
 
   // --- the data --------------------------------------------------------------------
 
-  // Python writes inf and nan as {"float": "inf"}; JSON has no such numbers.
-  function revive(key, value) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value) &&
-        typeof value.float === "string" && Object.keys(value).length === 1) {
-      return {inf: Infinity, "-inf": -Infinity}[value.float] ?? NaN;
-    }
-    return value;
-  }
-
-  const DATA = JSON.parse(document.getElementById("data").textContent, revive);
+  const DATA = window.chainrulePage.data; // read once by page_kit.js, inf and nan revived
   const NODES = DATA.nodes;
   const FORWARD = DATA.forward || [];
   const STEPS = DATA.steps;
@@ -107,18 +98,7 @@
 
   // --- small DOM helpers: text only, never markup ---------------------------------------
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
+  const el = window.chainrulePage.el;
 
   const num = (x, cls) => el("span", {class: "num" + (cls ? " " + cls : ""), "data-value": String(x)}, fmt(x));
   const name = (i) => el("span", {class: "name"}, label(i));

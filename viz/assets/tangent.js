@@ -45,18 +45,7 @@
   const computedAt = NODES.map((node) => (node.op ? Infinity : 0));
   FORWARD.forEach((step, k) => { computedAt[step.node] = k + 1; });
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
+  const el = window.chainrulePage.el;
   const num = (value, cls) => el("span", {class: "num " + cls, "data-value": String(value)}, fmt(value));
   /** A factor of a product: negative numbers in brackets, as the captions write them. */
   const factor = (value) => (fmt(value).startsWith("-") ? "(" + fmt(value).replace("-", "\u2212") + ")" : fmt(value));

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from chainrule.autograd import Value
+from chainrule.viz.drawing import num
 from chainrule.viz.stepper import stepper_html
 
 from chainrule import autograd
@@ -301,7 +302,11 @@ def test_the_number_format_is_pythons(open_page, pages):
     numbers = [0.0, -0.0, 1.0, -1.5, 0.04586, 0.1081376, 12345.678, 1e-5, 1.5e-7, 123456789.0, 9999.5,
                0.00012345, 1e21, -2.5e-300, math.pi]
     got = page.evaluate("(xs) => xs.map(window.chainruleStepper.fmt)", numbers)
-    assert got == [format(x, ".4g") for x in numbers]
+    assert got == [num(x) for x in numbers]  # Python's format(x, ".4g"), with -0.0 as 0 as in the pictures
+    assert got[1] == "0"
+    assert [g for g, x in zip(got, numbers, strict=True) if x] == [format(x, ".4g") for x in numbers if x]
+    six = page.evaluate("(xs) => xs.map((x) => window.chainrulePage.gformat(x, 6))", numbers)
+    assert six == [format(x, ".6g") for x in numbers]  # the engine's error messages: -0 stays -0
     specials = page.evaluate("() => [Infinity, -Infinity, NaN].map(window.chainruleStepper.fmt)")
     assert specials == ["inf", "-inf", "nan"]
 

@@ -268,6 +268,7 @@ def _assemble(data: dict) -> str:
 </div>
 <script type="application/json" id="data">{script_json(data)}</script>
 <script>
+{asset("page_kit.js")}
 {asset("training.js")}
 </script>
 </body>

@@ -4,7 +4,8 @@
  * with id "data"), read once: every script works on this one object, so a number
  * the what-if panel changes is the number every view shows. Python writes inf and
  * nan as {"float": "inf"}, since JSON has no such numbers; they are revived here.
- * window.chainrulePage.el builds an element from text only, never from markup.
+ * window.chainrulePage.el builds an element from text only, never from markup, and
+ * window.chainrulePage.gformat(x, digits) writes a number as Python's format(x, ".{digits}g").
  */
 window.chainrulePage = (function () {
   "use strict";
@@ -31,6 +32,21 @@ window.chainrulePage = (function () {
     return node;
   }
 
+  /** x as Python's format(x, ".<digits>g") writes it: the pages' numbers agree with the graph and the tables. */
+  function gformat(x, digits) {
+    if (Number.isNaN(x)) return "nan";
+    if (x === Infinity) return "inf";
+    if (x === -Infinity) return "-inf";
+    if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+    const strip = (t) => (t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t);
+    const [mantissa, exponent] = x.toExponential(digits - 1).split("e");
+    const e = parseInt(exponent, 10);
+    if (e < -4 || e >= digits) {
+      return strip(mantissa) + "e" + (e < 0 ? "-" : "+") + String(Math.abs(e)).padStart(2, "0");
+    }
+    return strip(x.toFixed(digits - 1 - e));
+  }
+
   const block = document.getElementById("data");
-  return {data: block ? JSON.parse(block.textContent, revive) : null, el: el};
+  return {data: block ? JSON.parse(block.textContent, revive) : null, el: el, gformat: gformat};
 })();

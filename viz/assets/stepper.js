@@ -70,23 +70,8 @@
 
   // --- numbers and names -----------------------------------------------------------
 
-  /** x as Python's format(x, ".4g") writes it, so the page agrees with the graph and the tables. */
-  function fmt(x) {
-    if (Number.isNaN(x)) return "nan";
-    if (x === Infinity) return "inf";
-    if (x === -Infinity) return "-inf";
-    if (x === 0) return Object.is(x, -0) ? "-0" : "0";
-    const [mantissa, exponent] = x.toExponential(3).split("e");
-    const e = parseInt(exponent, 10);
-    if (e < -4 || e >= 4) {
-      return strip(mantissa) + "e" + (e < 0 ? "-" : "+") + String(Math.abs(e)).padStart(2, "0");
-    }
-    return strip(x.toFixed(3 - e));
-  }
-
-  function strip(text) {
-    return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
-  }
+  /** x as the graph and the tables write it (viz.drawing.num): 4 significant digits, and -0 as 0. */
+  const fmt = (x) => window.chainrulePage.gformat(x + 0, 4);
 
   const label = (i) => NODES[i].label;
   function wrap(text) {

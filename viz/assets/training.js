@@ -3,7 +3,7 @@
    neuron view with heat, the per-layer gradient norms. No network, no libraries. */
 (() => {
   "use strict";
-  const D = JSON.parse(document.getElementById("data").textContent);
+  const D = window.chainrulePage.data; // read by page_kit.js
   const NS = "http://www.w3.org/2000/svg";
   const HEAT = ["#d1d5db", "#fcd34d", "#f59e0b", "#ea580c", "#b91c1c"]; // as viz.drawing.HEAT_COLOURS
   const CLASS_FILL = ["#bfdbfe", "#fed7aa", "#bbf7d0", "#fbcfe8", "#ddd6fe"];
@@ -25,20 +25,8 @@
     return node;
   }
 
-  /* A number as the pictures print it: Python's "%.4g", and 0 for -0. */
-  function fmt(x) {
-    if (x === null || x === undefined) return "\u2014";
-    if (!Number.isFinite(x)) return String(x);
-    if (x === 0) return "0";
-    const e = Math.floor(Math.log10(Math.abs(x)));
-    if (e < -4 || e >= 4) {
-      const [m, ex] = x.toExponential(3).split("e");
-      const n = parseInt(ex, 10);
-      return m.replace(/\.?0+$/, "") + "e" + (n < 0 ? "-" : "+") + String(Math.abs(n)).padStart(2, "0");
-    }
-    const s = x.toPrecision(4);
-    return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
-  }
+  /* A number as the pictures print it (viz.drawing.num): Python's "%.4g", and 0 for -0. */
+  const fmt = (x) => (x === null || x === undefined ? "\u2014" : window.chainrulePage.gformat(x + 0, 4));
 
   // --- the model at a step ---------------------------------------------------------------
 

@@ -22,18 +22,8 @@
   const LARGEST = "about 1.8e308";
   const fin = Number.isFinite;
 
-  /** x as Python's f"{x:.6g}" writes it: how the engine's error messages show numbers. */
-  function fmt6(x) {
-    if (Number.isNaN(x)) return "nan";
-    if (x === Infinity) return "inf";
-    if (x === -Infinity) return "-inf";
-    if (x === 0) return Object.is(x, -0) ? "-0" : "0";
-    const [mantissa, exponent] = x.toExponential(5).split("e");
-    const e = parseInt(exponent, 10);
-    const strip = (t) => (t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t);
-    if (e < -4 || e >= 6) return strip(mantissa) + "e" + (e < 0 ? "-" : "+") + String(Math.abs(e)).padStart(2, "0");
-    return strip(x.toFixed(5 - e));
-  }
+  /** x as Python's f"{x:.6g}" writes it (-0 kept): how the engine's error messages show numbers. */
+  const fmt6 = (x) => window.chainrulePage.gformat(x, 6);
 
   /** A value outside an op's domain, worded as the Python engine words it. */
   class DomainError extends Error {}

@@ -361,3 +361,32 @@ def test_steps_view_neurons_refuses_what_it_cannot_draw_in_one_line(args, words,
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_saturated_mark_follows_what_if(open_page, tmp_path):  # noqa: F811
+    """A tanh neuron pushed within 1e-3 of a bound is marked saturated (as viz.neurons draws it), and unmarked
+    when it comes back; the mark follows the engine's own test, viz.drawing.saturated."""
+    from chainrule.viz.drawing import saturated
+
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    x = [Value(0.5, name="x1"), Value(-0.25, name="x2")]
+    loss = (model(x) - 1.0) ** 2
+    path = tmp_path / "tanh.html"
+    stepper_html(loss, path, view="neurons")
+    page, _ = open_page(path, 1280, 720)
+    units = [f"n1_{j}" for j in (1, 2, 3)]
+
+    def marks():
+        page.evaluate("window.chainrule.step(window.chainrule.steps())")
+        return {u: "saturated" in circle_words(page, u) for u in units}
+
+    def engine(w1: float) -> dict[str, bool]:
+        model.layers[0].neurons[0].w[0].data = w1
+        return {f"n1_{j + 1}": saturated("tanh", n(x).data) for j, n in enumerate(model.layers[0].neurons)}
+
+    start = model.layers[0].neurons[0].w[0].data
+    assert marks() == engine(start)
+    assert page.evaluate("window.chainrule.set('L1.N1.w1', 40)") is None  # tanh(20 + ...): pinned at 1
+    assert marks() == engine(40.0) and marks()["n1_1"]
+    assert page.evaluate("window.chainrule.set('L1.N1.w1', 0.1)") is None
+    assert marks() == engine(0.1) and not marks()["n1_1"]

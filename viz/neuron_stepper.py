@@ -39,6 +39,8 @@ from .drawing import (
     DEAD_FILL,
     EDGE_INK,
     MODULE_FILL,
+    SATURATED_FILL,
+    SATURATION,
     default_look,
     indices,
     new_digraph,
@@ -108,7 +110,8 @@ def view_data(root: Value, order: list[Value]) -> tuple[dict, dict[str, list[int
         if m and node.is_leaf:
             weights[f"w{m[1]}_{m[2]}_{m[3]}"] = i
     return {"units": units, "owner": [owner.get(i, "") for i in range(len(order))], "weights": weights,
-            "heading": HEADING, "fills": {"dead": DEAD_FILL, "live": MODULE_FILL}}, groups
+            "heading": HEADING, "saturation": SATURATION,
+            "fills": {"dead": DEAD_FILL, "saturated": SATURATED_FILL, "live": MODULE_FILL}}, groups
 
 
 def _name(ident: str) -> str:

@@ -15,7 +15,7 @@
  * This script runs before stepper.js: it leaves window.chainruleView, which the stepper starts
  * and calls at every repaint. It never computes a number: every value and grad it shows is one the
  * stepper holds now (the recorded pass, or the what-if panel's pass after an input changed), so a
- * closed circle's out, a weight's w and a ReLU neuron's "dead" mark (its input z <= 0) follow what-if.
+ * closed circle's out, a weight's w and a neuron's "dead" or "saturated" mark follow what-if.
  */
 (function () {
   "use strict";
@@ -321,9 +321,11 @@
       let out = texts.find((t) => t.textContent.startsWith("out ")) || null;
       if (unit.id === "loss") out = texts.find((t) => t !== grad && t.textContent !== "loss") || null;
       const relu = unit.id === "loss" ? undefined : unit.nodes.find((i) => NODES[i].op === "relu");
-      circleText[unit.id] = {out: out, grad: grad, dead: texts.find((t) => t.textContent === "dead") || null,
-        shape: b.group.querySelector("ellipse"), z: relu === undefined ? -1 : NODES[relu].parents[0],
-        lines: texts};
+      const squash = unit.id === "loss" ? undefined : unit.nodes.find((i) => SQUASHES[NODES[i].op]);
+      circleText[unit.id] = {out: out, grad: grad, shape: b.group.querySelector("ellipse"), lines: texts,
+        z: relu === undefined ? -1 : NODES[relu].parents[0], h: squash === undefined ? -1 : squash,
+        marks: {dead: texts.find((t) => t.textContent === "dead") || null,
+                saturated: texts.find((t) => t.textContent === "saturated") || null}};
     }
     for (const label of labels) {
       const texts = Array.from(label.group.querySelectorAll("text"));
@@ -332,28 +334,49 @@
     }
   }
 
-  /** A ReLU neuron whose input z is <= 0 (for this one sample) passes no gradient: fill it grey, dash
-   * its circle and write "dead" under its lines, as viz.neurons draws it; or undo that. */
-  function markDead(unit, words, dead) {
+  // sigmoid and tanh: their lower bounds; an output within VIEW.saturation of a bound has a slope of about 0
+  const SQUASHES = {sigmoid: {low: 0}, tanh: {low: -1}};
+
+  /** The mark a neuron's circle carries now, as viz.neurons draws it: "dead" for a ReLU neuron whose
+   * input z is <= 0 (it passes no gradient), "saturated" for a sigmoid or tanh neuron whose output is
+   * within VIEW.saturation of a bound (its slope is about 0), or "" for none. */
+  function markOf(words, state) {
+    if (words.z >= 0 && state.data(words.z) <= 0) return "dead";
+    if (words.h >= 0) {
+      const out = state.data(words.h);
+      const low = SQUASHES[NODES[words.h].op].low;
+      if (out - low < VIEW.saturation || 1 - out < VIEW.saturation) return "saturated";
+    }
+    return "";
+  }
+
+  /** Fill the circle, dash it if dead, and show the one line that names the mark (adding it below the
+   * circle's last line the first time it is needed); or undo that. */
+  function markUnit(unit, words, now) {
     const b = base[unit.id];
-    if (b.group.classList.contains("dead") === dead) return;
-    b.group.classList.toggle("dead", dead);
+    if ((b.group.dataset.mark || "") === now) return;
+    b.group.dataset.mark = now;
+    b.group.classList.toggle("dead", now === "dead");
+    b.group.classList.toggle("saturated", now === "saturated");
     if (words.shape) {
-      words.shape.setAttribute("fill", dead ? VIEW.fills.dead : VIEW.fills.live);
-      if (dead) words.shape.setAttribute("stroke-dasharray", "5,2");
+      words.shape.setAttribute("fill", now ? VIEW.fills[now] : VIEW.fills.live);
+      if (now === "dead") words.shape.setAttribute("stroke-dasharray", "5,2");
       else words.shape.removeAttribute("stroke-dasharray");
     }
-    if (!words.dead && dead && words.lines.length > 1) {
-      // a circle drawn alive has no "dead" line: add one below its last, one line further down
+    const drawn = Object.values(words.marks).find((t) => t) || null;
+    if (now && !words.marks[now] && words.lines.length > 1) {
       const lines = words.lines;
-      const last = lines[lines.length - 1];
-      const gap = Number(last.getAttribute("y")) - Number(lines[lines.length - 2].getAttribute("y"));
-      words.dead = last.cloneNode(false);
-      words.dead.setAttribute("y", (Number(last.getAttribute("y")) + gap).toFixed(2));
-      words.dead.textContent = "dead";
-      last.after(words.dead);
+      const last = drawn ? lines[lines.indexOf(drawn) - 1] : lines[lines.length - 1];
+      const before = lines[lines.indexOf(last) - 1];
+      const gap = Number(last.getAttribute("y")) - Number(before.getAttribute("y"));
+      words.marks[now] = last.cloneNode(false);
+      words.marks[now].setAttribute("y", (Number(last.getAttribute("y")) + gap).toFixed(2));
+      words.marks[now].textContent = now;
+      last.after(words.marks[now]);
     }
-    if (words.dead) words.dead.setAttribute("visibility", dead ? "visible" : "hidden");
+    for (const [kind, text] of Object.entries(words.marks)) {
+      if (text) text.setAttribute("visibility", kind === now ? "visible" : "hidden");
+    }
   }
 
   function combined(states) {
@@ -388,7 +411,7 @@
       const out = unit.outputs.reduce((sum, i) => sum + state.data(i), 0) / unit.outputs.length;
       const prefix = unit.id === "loss" ? "" : "out ";
       if (words.out) words.out.textContent = prefix + (known ? api.fmt(out + 0) : "?");
-      if (words.z >= 0) markDead(unit, words, state.data(words.z) <= 0);
+      if (words.z >= 0 || words.h >= 0) markUnit(unit, words, markOf(words, state));
       b.group.classList.remove("g-none", "g-partial", "g-final");
       b.group.classList.add("g-" + now);
       b.group.classList.toggle("unknown", !known);

@@ -176,6 +176,16 @@ def assert_nodes_equal(nodes: list[dict], want: dict[str, tuple[float, float]], 
         assert math.isclose(shown[name][1], grad, rel_tol=1e-12, abs_tol=1e-15), (where, name)
 
 
+def open_stepper(page, step: int):
+    """Click "Open the stepper" on the training page and return its frame once it shows ``step``."""
+    page.click("#open-stepper")
+    for _ in range(200):  # the page's CSP forbids wait_for_function's eval: poll instead (bounded)
+        if page.evaluate("document.getElementById('stepper-view').dataset.step") == str(step):
+            break
+        page.wait_for_timeout(25)
+    return next(f for f in page.frames if f != page.main_frame)
+
+
 def circle_words(frame, unit: str) -> list[str]:
     return frame.evaluate("""(id) => [...document.querySelectorAll('#' + id + ' text')]
       .filter(t => t.getAttribute('visibility') !== 'hidden').map(t => t.textContent)""", unit)
@@ -201,12 +211,7 @@ def test_the_training_page_opens_the_stepper_at_any_step_with_that_steps_weights
             page.select_option("#stepper-point", str(point))
             assert page.evaluate("document.getElementById('open-stepper').textContent") == \
                 f"Open the stepper: point {point} at step {rec.steps[k]}"
-            page.click("#open-stepper")
-            for _ in range(200):  # the page's CSP forbids wait_for_function's eval: poll instead
-                if page.evaluate("document.getElementById('stepper-view').dataset.step") == str(rec.steps[k]):
-                    break
-                page.wait_for_timeout(25)
-            frame = next(f for f in page.frames if f != page.main_frame)
+            frame = open_stepper(page, rec.steps[k])
             assert frame.evaluate("document.body.dataset.view") == "neurons"
             nodes = frame.evaluate("window.chainrule.nodes()")
             loss, params = hinge_step(rec.params[k], X[point], y[point])
@@ -239,12 +244,7 @@ def test_what_if_in_the_neurons_view_equals_the_engine(open_page, tmp_path):  # 
     path = tmp_path / "run.html"
     training_html(history, model, X, y, path, stepper_points=[5])
     page, _ = open_page(path, 1280, 720)
-    page.click("#open-stepper")
-    for _ in range(200):
-        if page.evaluate("document.getElementById('stepper-view').dataset.step") == "0":
-            break
-        page.wait_for_timeout(25)
-    frame = next(f for f in page.frames if f != page.main_frame)
+    frame = open_stepper(page, 0)
     flat = list(history.recording.params[0])
     assert_nodes_equal(frame.evaluate("window.chainrule.nodes()"), python_nodes(flat, X[5], y[5]), "start")
     # one leaf by set(): an input, then a weight (an open neuron's boxes follow too)
@@ -299,12 +299,7 @@ def test_without_what_if_the_page_goes_to_the_nearest_step_that_has_a_stepper(op
     assert "Go to step 12" in page.evaluate("document.getElementById('open-stepper').textContent")
     page.click("#open-stepper")  # to the nearest step that has a stepper
     assert page.evaluate("document.body.dataset.step") == "12"
-    page.click("#open-stepper")
-    for _ in range(200):
-        if page.evaluate("document.getElementById('stepper-view').dataset.step") == "12":
-            break
-        page.wait_for_timeout(25)
-    frame = next(f for f in page.frames if f != page.main_frame)
+    frame = open_stepper(page, 12)
     assert frame.evaluate("window.chainrule.whatIf().available") is False
     shown = {n["name"]: n["data"] for n in frame.evaluate("window.chainrule.nodes()")}
     assert [shown[name] for name in rec.names] == list(rec.params[12])

@@ -20,8 +20,6 @@ and the caption adds them up. One input per deck: call again for another.
 
 from __future__ import annotations
 
-import math
-
 import graphviz
 from chainrule.autograd import Value, forward_steps, topological_order
 from chainrule.autograd.names import display_names, operand
@@ -30,7 +28,7 @@ from .dot import ACCENT, GraphTooLarge, Look, Scene, draw_scene, indices, num, v
 from .drawing import LEAF_FILL, RESULT_FILL, ROOT_FILL
 from .frames import NOT_REACHED, STATE_FILL, UPDATED, frame_dots
 from .modules import clusters
-from .stepper import _check_update, recompute
+from .stepper import _check_update, descent_step
 from .tables import math_formula
 from .tangents import chain_terms, factor, flow_text, seed_input, tangent_field
 
@@ -137,11 +135,7 @@ def update_frame_dot(root: Value, lr: float, params: list[Value], group_modules:
     """The gradient-descent frame, drawn after a backward pass: the grads on the graph are read."""
     order = topological_order(root)
     names = display_names(order)
-    new = {p: p.data - lr * p.grad for p in params}
-    try:
-        after, problem = recompute(order, new)[-1], ""
-    except (ArithmeticError, ValueError, TypeError) as error:  # the new values may leave an op's domain
-        after, problem = math.nan, str(error)
+    new, after, problem = descent_step(order, lr, params)
     looks = []
     for node in order:
         fields = list(value_fields(node, f"grad {num(node.grad)}", names[node]))

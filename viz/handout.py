@@ -26,7 +26,7 @@ from chainrule.autograd.files import atomic_write
 from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import LEAF_FILL, RESULT_FILL, ROOT_FILL, Look, Scene, draw_scene, num, visible
-from .pages import page_head
+from .pages import inline_svg, page_head
 from .render import render
 from .tables import math_formula, math_rule
 
@@ -65,8 +65,7 @@ def _blank_graph(root: Value, order: list[Value], names: dict[Value, str], forwa
                   "grad 1" if node is root else f"grad {BLANK}")
         fill = ROOT_FILL if node is root else LEAF_FILL if node.is_leaf else RESULT_FILL
         looks.append(Look(fields, fill, penwidth=2.0 if node is root else 1.0))
-    svg = render(draw_scene(Scene(order, looks)), engine="auto")
-    return svg[svg.find("<svg"):]
+    return inline_svg(render(draw_scene(Scene(order, looks)), engine="auto"))
 
 
 def _row(cells: list[str], tag: str = "td") -> str:

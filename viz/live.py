@@ -22,6 +22,7 @@ from chainrule.autograd import ExpressionError, Value, backward_steps, gradcheck
 
 from .classroom import Lesson, StepInfo
 from .dot import to_dot
+from .pages import inline_svg
 from .render import render
 from .stepper import stepper_html
 from .tables import formula, forward_table, label, paths_table, step_table
@@ -143,7 +144,7 @@ def layout(root: Value, seconds: float, show_grad: bool = True) -> str:
         if done.returncode != 0:
             raise RuntimeError(f"Graphviz's dot refused the graph: {done.stderr.decode('utf-8', 'replace')[:300]}")
         svg = done.stdout.decode("utf-8")
-    return svg[svg.find("<svg"):]  # drop the XML declaration and DOCTYPE, which HTML does not want
+    return inline_svg(svg)
 
 
 def too_slow(seconds: float) -> str:

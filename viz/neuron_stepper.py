@@ -51,6 +51,7 @@ from .drawing import (
 )
 from .modules import consumers
 from .neurons import members, network, neurons_dot
+from .pages import inline_svg
 from .render import render
 
 #: The height of an open neuron's heading (the band to click to fold it), in Graphviz points.
@@ -181,11 +182,7 @@ def expansion_svg(order: list[Value], unit: dict, names: dict[Value, str]) -> st
 
 def neuron_svg(root: Value, order: list[Value], view: dict) -> str:
     """The neuron diagram with every unit's hidden subgraph inside it, ready to inline in the page."""
-    svg = render(neurons_dot(root, show_grad=True), engine="auto")
-    start = svg.find("<svg")
-    if start < 0:
-        raise RuntimeError("the renderer returned no <svg> element")
-    svg = svg[start:]
+    svg = inline_svg(render(neurons_dot(root, show_grad=True), engine="auto"))
     names = display_names(order)
     layer = "".join(expansion_svg(order, unit, names) for unit in view["units"])
     end = svg.rfind("</g>")

@@ -53,7 +53,7 @@ from .drawing import (
     saturated,
 )
 from .modules import clusters
-from .pages import page_head
+from .pages import inline_svg, page_head
 
 #: Between two columns with more weights than this, the arrows carry no text (it would be an
 #: unreadable tangle); w and dL/dw are then in each arrow's tooltip.
@@ -239,7 +239,7 @@ def side_by_side_html(title: str, caption: str, panels: list[tuple[str, str]]) -
     page to read the numbers, or hover an arrow for its tooltip).
     """
     columns = "".join(
-        f'<section class="panel"><h2>{html.escape(heading)}</h2>{_strip_prolog(svg)}</section>'
+        f'<section class="panel"><h2>{html.escape(heading)}</h2>{inline_svg(svg)}</section>'
         for heading, svg in panels
     )
     css = PANELS_CSS.replace("COLUMNS", str(len(panels)))
@@ -250,12 +250,6 @@ def side_by_side_html(title: str, caption: str, panels: list[tuple[str, str]]) -
 </body>
 </html>
 """
-
-
-def _strip_prolog(svg: str) -> str:
-    """An SVG document as an element to inline: without its XML declaration and doctype."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
 
 
 def neurons_dot(model_or_root, show_grad: bool = True, heat: str | None = None, max_edges: int = 10000,

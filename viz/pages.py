@@ -51,3 +51,11 @@ def json_number(x: float) -> float | dict:
     if math.isfinite(x):
         return x
     return {"float": repr(x)}  # 'inf', '-inf', 'nan'
+
+
+def inline_svg(svg: str) -> str:
+    """A rendered SVG document as an element HTML can inline: its XML declaration and DOCTYPE dropped."""
+    start = svg.find("<svg")
+    if start < 0:
+        raise RuntimeError("the renderer returned no <svg> element")
+    return svg[start:]

@@ -49,7 +49,7 @@ from chainrule.autograd.graph import count_text, path_counts
 from chainrule.autograd.names import display_names, operand_rules
 
 from .dot import to_dot, visible
-from .pages import asset, json_number, page_head
+from .pages import asset, inline_svg, json_number, page_head
 from .render import render
 from .tables import formula, math_formula, math_rule
 from .tangents import check_budget, seed_input, tangent_inputs, tangent_svg, tangent_words, tangents_from
@@ -286,6 +286,16 @@ def _step_data(step, index: dict[Value, int], names: dict[Value, str]) -> dict:
     }
 
 
+def descent_step(order: list[Value], lr: float, params: list[Value]) -> tuple[dict[Value, float], float, str]:
+    """One step of gradient descent, read from the grads on the graph: (each param's new value, the loss
+    at the new values, "" or why the loss cannot be computed there: the new values may leave an op's domain)."""
+    new = {p: p.data - lr * p.grad for p in params}
+    try:
+        return new, recompute(order, new)[-1], ""
+    except (ArithmeticError, ValueError, TypeError) as error:
+        return new, math.nan, str(error)
+
+
 def recompute(order: list[Value], new: dict[Value, float]) -> list[float]:
     """Every node's value again, in ``order``, with the inputs in ``new`` changed: the forward pass
     replayed from the op table (each op's forward on its parents' new values)."""
@@ -313,14 +323,9 @@ def _update_data(root: Value, order: list[Value], lr: float, params: list[Value]
                  names: dict[Value, str]) -> dict:
     """One gradient-descent step: each parameter's old value, grad and new value, and the loss before and after."""
     index = {node: i for i, node in enumerate(order)}
-    new = {p: p.data - lr * p.grad for p in params}
+    new, after, problem = descent_step(order, lr, params)
     rows = [{"node": index[p], "old": json_number(p.data), "grad": json_number(p.grad), "new": json_number(new[p])}
             for p in params]
-    try:
-        after = recompute(order, new)[-1]
-        problem = ""
-    except (ArithmeticError, ValueError, TypeError) as error:  # the new values may leave an op's domain
-        after, problem = math.nan, str(error)
     return {"lr": lr, "params": rows, "before": json_number(root.data), "after": json_number(after), "problem": problem}
 
 
@@ -399,11 +404,7 @@ def _global_forms(root: Value, order: list[Value], index: dict[Value, int]) -> l
 
 def _graph_svg(root: Value) -> str:
     """The graph drawn by Graphviz, values and final grads on it, ready to inline in HTML."""
-    svg = render(to_dot(root, show_grad=True, show_local=True), engine="auto")
-    start = svg.find("<svg")
-    if start < 0:
-        raise RuntimeError("the renderer returned no <svg> element")
-    return svg[start:]  # drop the XML declaration and DOCTYPE, which HTML does not want
+    return inline_svg(render(to_dot(root, show_grad=True, show_local=True), engine="auto"))
 
 
 def script_json(data: dict) -> str:

@@ -19,11 +19,14 @@ tangents, so its select re-seeds without Python.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chainrule.autograd import Value
 from chainrule.autograd.forward import forward_sweep
 from chainrule.autograd.names import operand
 
 from .drawing import num, short
+from .pages import inline_svg
 
 #: The page carries one tangent per node per input; past this many numbers it refuses (the page would be huge).
 MAX_TANGENTS = 200_000
@@ -118,7 +121,7 @@ def tangent_svg(root: Value, order: list[Value], names: dict[Value, str], inputs
     for i, node in enumerate(order):
         look = default_look(node, node is root, True, names[node])
         fields = look.fields[:-1] + (widest[i], look.fields[-1])  # name, data, tangent, grad: the grad stays last
-        looks.append(type(look)(fields, look.fill, look.border, look.penwidth, look.dashed))
+        looks.append(replace(look, fields=fields))
     scene = Scene(order, looks)
     # Each arrow's label as wide as the longest product it will carry (the page writes the local there
     # on load), so Graphviz leaves room for "local × tangent = product".
@@ -127,8 +130,4 @@ def tangent_svg(root: Value, order: list[Value], names: dict[Value, str], inputs
         local = order[i].local_grads()[k]
         products = [flow_text(local, column[where[order[i].parents[k]]]) for column in columns]
         scene.edge_text[(i, k)] = max([text, *products], key=len)
-    svg = render(draw_scene(scene), engine="auto")
-    start = svg.find("<svg")
-    if start < 0:
-        raise RuntimeError("the renderer returned no <svg> element")
-    return svg[start:]
+    return inline_svg(render(draw_scene(scene), engine="auto"))

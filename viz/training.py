@@ -171,9 +171,8 @@ def live(root: Value) -> bool:
     from chainrule.autograd import topological_order
     from chainrule.autograd.ops import row_of
 
-    return all(node.is_leaf or (row_of(node) is not None and row_of(node).formula is not None
-                                and row_of(node).derivatives is not None)
-               for node in topological_order(root))
+    rows = (row_of(node) for node in topological_order(root) if not node.is_leaf)
+    return all(row is not None and row.formula is not None and row.derivatives is not None for row in rows)
 
 
 def _packed(text: str) -> str:

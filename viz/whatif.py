@@ -23,7 +23,7 @@ from chainrule.autograd.names import display_names
 from chainrule.autograd.ops import node_params, row_of
 
 from .pages import json_number
-from .tables import math_formula
+from .tables import INFIX, math_formula
 
 #: How an operand's value is marked in a node's ``template`` (see ``numbers_template``).
 SLOT = "__v{}__"
@@ -60,8 +60,6 @@ def numbers_template(node: Value) -> str:
 
 def bare_operands(node: Value) -> bool:
     """True when the operands sit inside a call's brackets, so a negative value needs none of its own."""
-    from .tables import INFIX
-
     return node.op not in INFIX and node.op not in ("neg", "sum")
 
 

@@ -476,3 +476,15 @@ def test_a_seed_with_no_draw_in_the_domain_falls_back_to_the_original_values(ope
     assert page.evaluate("window.chainrule.values()")["x"] == 1.234
     assert page.evaluate("window.chainrule.error()") is None
     assert_nodes(page, engine_nodes("L = sqrt(-(x - 1.234)**2) + x", {"x": 1.234}))
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_each_inputs_box_and_slider_sit_on_one_line(open_page, live_pages, width, height):  # noqa: F811 - fixture
+    # on a projector, an input's value box, the slider and both of its ends read as one row
+    page, _ = open_page(live_pages["course"], width, height)
+    rows = page.evaluate("""[...document.querySelectorAll('#whatif .leaf')].map((row) =>
+        [...row.querySelectorAll('input')].map((i) => {
+            const r = i.getBoundingClientRect();
+            return r.top + r.height / 2;
+        }))""")
+    assert rows and all(len(row) == 4 and max(row) - min(row) <= 2 for row in rows), rows

@@ -733,3 +733,4 @@ def test_the_graph_and_the_current_step_print_on_one_page(open_page, classroom, 
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
     assert "Backward step" in text and "Next" not in text and "Reset" not in text
+    assert "What if" not in text  # the what-if panel is a control too: not on paper
